@@ -1,0 +1,41 @@
+# The README's two commands are `make run` and `make test`; everything else
+# here is what they call.
+
+GO       ?= go
+BIN      := bin/otelcol-flipt
+BUILDER  := $(GO) tool -modfile=tools/go.mod builder
+
+.PHONY: run build test lint generate validate bench
+
+## run: build the collector and run it on its embedded default pipeline
+run: build
+	./$(BIN)
+
+## build: compile bin/otelcol-flipt
+build:
+	$(GO) build -o $(BIN) ./cmd/otelcol-flipt
+
+## test: everything CI checks (lint, race tests incl. end-to-end, manifest drift, config validation)
+test: lint validate
+	$(GO) test -race -count=1 ./...
+
+## lint: formatting and vet (the generated cmd/otelcol-flipt files are left as the builder writes them)
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v -x -e cmd/otelcol-flipt/main.go -e cmd/otelcol-flipt/main_others.go -e cmd/otelcol-flipt/main_windows.go -e cmd/otelcol-flipt/components.go)); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	$(GO) tool -modfile=tools/go.mod staticcheck ./...
+	cd bench && $(GO) vet ./...
+
+## validate: every shipped config passes `otelcol-flipt validate`
+validate: build
+	./$(BIN) validate
+	@for f in config/*.yaml; do echo "validate $$f"; ./$(BIN) validate --config $$f || exit 1; done
+
+## generate: regenerate cmd/otelcol-flipt from builder-config.yaml, and mdatagen code
+generate:
+	$(BUILDER) --config builder-config.yaml --skip-get-modules --skip-compilation
+
+## bench: the component benchmarks beside their contrib counterparts (see BENCHMARKS.md)
+bench:
+	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
