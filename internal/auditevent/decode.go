@@ -1,0 +1,377 @@
+package auditevent
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Limits that keep hostile input cheap to reject.
+const (
+	// MaxDepth is the deepest nesting of objects and arrays accepted.
+	MaxDepth = 64
+	// MaxMembers is the most members one object may have: a map insert
+	// checks for an existing key, so huge objects would cost quadratic time.
+	MaxMembers = 1000
+)
+
+// SyntaxError is malformed JSON at a byte offset.
+type SyntaxError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at byte %d: %s", e.Offset, e.Msg)
+}
+
+// decoder is a small JSON reader that keeps object key order and the
+// distinction between integer and fractional numbers, which encoding/json's
+// map[string]any would lose.
+type decoder struct {
+	data     []byte
+	pos      int
+	sortKeys bool
+}
+
+func (d *decoder) fail(format string, args ...any) error {
+	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+// value decodes one JSON value into dst.
+func (d *decoder) value(dst pcommon.Value, depth int) error {
+	d.skipSpace()
+	if d.pos >= len(d.data) {
+		return d.fail("unexpected end of input")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object(dst.SetEmptyMap(), depth+1)
+	case c == '[':
+		return d.array(dst.SetEmptySlice(), depth+1)
+	case c == '"':
+		s, err := d.str()
+		if err != nil {
+			return err
+		}
+		dst.SetStr(s)
+	case c == 't':
+		if err := d.literal("true"); err != nil {
+			return err
+		}
+		dst.SetBool(true)
+	case c == 'f':
+		if err := d.literal("false"); err != nil {
+			return err
+		}
+		dst.SetBool(false)
+	case c == 'n':
+		return d.literal("null") // dst stays empty, which encodes as null
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number(dst)
+	default:
+		return d.fail("unexpected character %q", c)
+	}
+	return nil
+}
+
+func (d *decoder) literal(word string) error {
+	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
+		return d.fail("invalid literal")
+	}
+	d.pos += len(word)
+	return nil
+}
+
+// member is an object member held back when keys must be sorted.
+type member struct {
+	key string
+	val pcommon.Value
+}
+
+func (d *decoder) object(dst pcommon.Map, depth int) error {
+	if depth > MaxDepth {
+		return d.fail("nested deeper than %d levels", MaxDepth)
+	}
+	d.pos++ // '{'
+	var held []member
+	seen := 0
+	for first := true; ; first = false {
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return d.fail("unexpected end of input in object")
+		}
+		if d.data[d.pos] == '}' && first {
+			d.pos++
+			break
+		}
+		if !first {
+			switch d.data[d.pos] {
+			case ',':
+				d.pos++
+				d.skipSpace()
+			case '}':
+				d.pos++
+				return d.flushSorted(dst, held)
+			default:
+				return d.fail("expected ',' or '}' in object")
+			}
+		}
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return d.fail("expected a string key")
+		}
+		key, err := d.str()
+		if err != nil {
+			return err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return d.fail("expected ':' after key")
+		}
+		d.pos++
+		if seen++; seen > MaxMembers {
+			return d.fail("object has more than %d members", MaxMembers)
+		}
+		if d.sortKeys {
+			v := pcommon.NewValueEmpty()
+			if err := d.value(v, depth); err != nil {
+				return err
+			}
+			held = append(held, member{key, v})
+			continue
+		}
+		// A duplicate key keeps its first position and takes the last
+		// value, as encoding/json does.
+		if err := d.value(dst.PutEmpty(key), depth); err != nil {
+			return err
+		}
+	}
+	return d.flushSorted(dst, held)
+}
+
+// flushSorted writes held members in byte order of their keys, as Go's
+// encoding/json writes a map (Flipt's sinks round-trip payloads that way).
+func (d *decoder) flushSorted(dst pcommon.Map, held []member) error {
+	if len(held) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(held, func(a, b member) int {
+		switch {
+		case a.key < b.key:
+			return -1
+		case a.key > b.key:
+			return 1
+		}
+		return 0
+	})
+	dst.EnsureCapacity(len(held))
+	for _, m := range held {
+		m.val.MoveTo(dst.PutEmpty(m.key))
+	}
+	return nil
+}
+
+func (d *decoder) array(dst pcommon.Slice, depth int) error {
+	if depth > MaxDepth {
+		return d.fail("nested deeper than %d levels", MaxDepth)
+	}
+	d.pos++ // '['
+	for first := true; ; first = false {
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return d.fail("unexpected end of input in array")
+		}
+		if d.data[d.pos] == ']' && first {
+			d.pos++
+			return nil
+		}
+		if !first {
+			switch d.data[d.pos] {
+			case ',':
+				d.pos++
+			case ']':
+				d.pos++
+				return nil
+			default:
+				return d.fail("expected ',' or ']' in array")
+			}
+		}
+		if err := d.value(dst.AppendEmpty(), depth); err != nil {
+			return err
+		}
+	}
+}
+
+func (d *decoder) number(dst pcommon.Value) error {
+	start := d.pos
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	digits := func() int {
+		n := 0
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+			n++
+		}
+		return n
+	}
+	intStart := d.pos
+	if n := digits(); n == 0 || (n > 1 && d.data[intStart] == '0') {
+		return d.fail("invalid number")
+	}
+	integral := true
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		d.pos++
+		integral = false
+		if digits() == 0 {
+			return d.fail("invalid number")
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		d.pos++
+		integral = false
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		if digits() == 0 {
+			return d.fail("invalid number")
+		}
+	}
+	lit := string(d.data[start:d.pos])
+	if integral {
+		if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
+			dst.SetInt(i)
+			return nil
+		}
+	}
+	f, err := strconv.ParseFloat(lit, 64)
+	if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0) {
+		return d.fail("number %s out of range", lit)
+	}
+	dst.SetDouble(f)
+	return nil
+}
+
+// str reads a JSON string at d.pos (which is '"'). Invalid UTF-8 is refused
+// rather than replaced, so what is accepted is kept exactly.
+func (d *decoder) str() (string, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	// Fast path: no escapes.
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			s := d.data[start:d.pos]
+			d.pos++
+			if !utf8.Valid(s) {
+				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
+			}
+			return string(s), nil
+		}
+		if c == '\\' {
+			break
+		}
+		if c < 0x20 {
+			return "", d.fail("control character in string")
+		}
+		d.pos++
+	}
+	buf := append([]byte(nil), d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			if !utf8.Valid(buf) {
+				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
+			}
+			return string(buf), nil
+		case c < 0x20:
+			return "", d.fail("control character in string")
+		case c != '\\':
+			buf = append(buf, c)
+			d.pos++
+			continue
+		}
+		d.pos++ // backslash
+		if d.pos >= len(d.data) {
+			break
+		}
+		e := d.data[d.pos]
+		d.pos++
+		switch e {
+		case '"', '\\', '/':
+			buf = append(buf, e)
+		case 'b':
+			buf = append(buf, '\b')
+		case 'f':
+			buf = append(buf, '\f')
+		case 'n':
+			buf = append(buf, '\n')
+		case 'r':
+			buf = append(buf, '\r')
+		case 't':
+			buf = append(buf, '\t')
+		case 'u':
+			r, ok := d.hex4()
+			if !ok {
+				return "", d.fail("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+					d.pos += 2
+					if r2, ok = d.hex4(); !ok {
+						return "", d.fail("invalid \\u escape")
+					}
+				}
+				if r = utf16.DecodeRune(r, r2); r == utf8.RuneError {
+					return "", d.fail("unpaired surrogate in \\u escape")
+				}
+			}
+			buf = utf8.AppendRune(buf, r)
+		default:
+			return "", d.fail("invalid escape \\%c", e)
+		}
+	}
+	return "", d.fail("unterminated string")
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if len(d.data)-d.pos < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		r <<= 4
+		switch {
+		case c >= '0' && c <= '9':
+			r |= rune(c - '0')
+		case c >= 'a' && c <= 'f':
+			r |= rune(c - 'a' + 10)
+		case c >= 'A' && c <= 'F':
+			r |= rune(c - 'A' + 10)
+		default:
+			return 0, false
+		}
+	}
+	d.pos += 4
+	return r, true
+}

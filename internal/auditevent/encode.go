@@ -1,0 +1,219 @@
+package auditevent
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// Format is a byte layout of Flipt's for one event.
+type Format int
+
+const (
+	// FormatJSON is Flipt's log sink with encoding: json.
+	FormatJSON Format = iota
+	// FormatConsole is Flipt's log sink with its default console encoding.
+	FormatConsole
+	// FormatWebhook is the body of Flipt's webhook POST.
+	FormatWebhook
+)
+
+// ParseFormat maps a config value to a Format.
+func ParseFormat(s string) (Format, error) {
+	switch s {
+	case "json":
+		return FormatJSON, nil
+	case "console":
+		return FormatConsole, nil
+	case "webhook":
+		return FormatWebhook, nil
+	}
+	return 0, fmt.Errorf("unknown format %q (want json, console or webhook)", s)
+}
+
+func (f Format) String() string {
+	switch f {
+	case FormatJSON:
+		return "json"
+	case FormatConsole:
+		return "console"
+	case FormatWebhook:
+		return "webhook"
+	}
+	return fmt.Sprintf("Format(%d)", int(f))
+}
+
+// Top-level key orders of Flipt's encoders.
+var (
+	logOrder     = []string{KeyVersion, KeyType, KeyAction, KeyStatus, KeyMetadata, KeyPayload, KeyTimestamp}
+	webhookOrder = []string{KeyVersion, KeyType, KeyAction, KeyMetadata, KeyPayload, KeyTimestamp, KeyStatus}
+)
+
+// Append appends the event in body to dst in format f, without a trailing
+// newline. Keys Flipt does not know follow its own, in received order.
+func Append(dst []byte, body pcommon.Map, f Format) []byte {
+	order, escapeHTML, sep, colon := logOrder, false, ",", ":"
+	switch f {
+	case FormatWebhook:
+		order, escapeHTML = webhookOrder, true
+	case FormatConsole:
+		sep, colon = ", ", ": "
+	}
+	if v, ok := body.Get(KeyVersion); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == versionLegacy {
+		// Before v1.44 every sink used encoding/json on the webhook layout.
+		order, escapeHTML = webhookOrder, true
+	}
+	dst = append(dst, '{')
+	n := 0
+	member := func(k string, v pcommon.Value) {
+		if n > 0 {
+			dst = append(dst, sep...)
+		}
+		n++
+		dst = appendString(dst, k, escapeHTML)
+		dst = append(dst, colon...)
+		dst = appendValue(dst, v, escapeHTML)
+	}
+	for _, k := range order {
+		if v, ok := body.Get(k); ok {
+			member(k, v)
+		}
+	}
+	for k, v := range body.All() {
+		if !isKnownKey(k) {
+			member(k, v)
+		}
+	}
+	return append(dst, '}')
+}
+
+func isKnownKey(k string) bool {
+	switch k {
+	case KeyVersion, KeyType, KeyAction, KeyStatus, KeyMetadata, KeyPayload, KeyTimestamp:
+		return true
+	}
+	return false
+}
+
+// AppendValue appends v as compact JSON, as Go's encoding/json would write
+// it (escapeHTML as in json.Encoder.SetEscapeHTML).
+func AppendValue(dst []byte, v pcommon.Value, escapeHTML bool) []byte {
+	return appendValue(dst, v, escapeHTML)
+}
+
+func appendValue(dst []byte, v pcommon.Value, escapeHTML bool) []byte {
+	switch v.Type() {
+	case pcommon.ValueTypeStr:
+		return appendString(dst, v.Str(), escapeHTML)
+	case pcommon.ValueTypeInt:
+		return strconv.AppendInt(dst, v.Int(), 10)
+	case pcommon.ValueTypeDouble:
+		return appendFloat(dst, v.Double())
+	case pcommon.ValueTypeBool:
+		return strconv.AppendBool(dst, v.Bool())
+	case pcommon.ValueTypeMap:
+		dst = append(dst, '{')
+		first := true
+		for k, mv := range v.Map().All() {
+			if !first {
+				dst = append(dst, ',')
+			}
+			first = false
+			dst = appendString(dst, k, escapeHTML)
+			dst = append(dst, ':')
+			dst = appendValue(dst, mv, escapeHTML)
+		}
+		return append(dst, '}')
+	case pcommon.ValueTypeSlice:
+		dst = append(dst, '[')
+		s := v.Slice()
+		for i := 0; i < s.Len(); i++ {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = appendValue(dst, s.At(i), escapeHTML)
+		}
+		return append(dst, ']')
+	case pcommon.ValueTypeBytes:
+		// Not produced by the decoder; written as encoding/json writes []byte.
+		return appendString(dst, v.AsString(), escapeHTML)
+	}
+	return append(dst, "null"...)
+}
+
+// appendFloat writes f as encoding/json writes a float64.
+func appendFloat(dst []byte, f float64) []byte {
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return append(dst, "null"...) // not representable; never decoded
+	}
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 becomes 1e-7, as encoding/json does.
+		if n := len(dst); n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s quoted with encoding/json's escaping rules.
+func appendString(dst []byte, s string, escapeHTML bool) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		if b := s[i]; b < utf8.RuneSelf {
+			if b >= 0x20 && b != '"' && b != '\\' && (!escapeHTML || (b != '<' && b != '>' && b != '&')) {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch b {
+			case '\\', '"':
+				dst = append(dst, '\\', b)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

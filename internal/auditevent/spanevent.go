@@ -1,0 +1,99 @@
+package auditevent
+
+import (
+	"fmt"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// SpanEventName is the name of the span events in which Flipt carries its
+// audit events.
+const SpanEventName = "event"
+
+// Span event attributes, one per event field, all strings.
+const (
+	spanAttrVersion   = "flipt.event.version"
+	spanAttrType      = "flipt.event.type"
+	spanAttrAction    = "flipt.event.action"
+	spanAttrStatus    = "flipt.event.status"
+	spanAttrTimestamp = "flipt.event.timestamp"
+	spanAttrActor     = "flipt.event.metadata.actor"
+	spanAttrPayload   = "flipt.event.payload"
+)
+
+// IsAuditSpanEvent reports whether ev carries a Flipt audit event.
+func IsAuditSpanEvent(ev ptrace.SpanEvent) bool {
+	if ev.Name() != SpanEventName {
+		return false
+	}
+	_, ok := ev.Attributes().Get(spanAttrVersion)
+	return ok
+}
+
+// RecordFromSpanEvent rebuilds the audit event carried by ev into lr,
+// exactly as Flipt's own sinks decode it: the actor and payload JSON strings
+// become objects, payload keys sorted (Flipt round-trips the payload through
+// a Go map), a missing payload null. The record is linked to span.
+func RecordFromSpanEvent(span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecord, observed pcommon.Timestamp) error {
+	attrs := ev.Attributes()
+	str := func(k string) (string, bool, error) {
+		v, ok := attrs.Get(k)
+		if !ok {
+			return "", false, nil
+		}
+		if v.Type() != pcommon.ValueTypeStr {
+			return "", false, fmt.Errorf("%w: span event attribute %q is not a string", ErrNotEvent, k)
+		}
+		return v.Str(), true, nil
+	}
+
+	body := lr.Body().SetEmptyMap()
+	body.EnsureCapacity(7)
+	for _, f := range [...]struct{ key, attr string }{
+		{KeyVersion, spanAttrVersion}, {KeyType, spanAttrType}, {KeyAction, spanAttrAction}, {KeyStatus, spanAttrStatus},
+	} {
+		s, ok, err := str(f.attr)
+		if err != nil {
+			return err
+		}
+		if ok {
+			body.PutStr(f.key, s)
+		}
+	}
+	metadata := body.PutEmptyMap(KeyMetadata)
+	actor, ok, err := str(spanAttrActor)
+	if err != nil {
+		return err
+	}
+	if ok {
+		d := decoder{data: []byte(actor)}
+		if err := d.value(metadata.PutEmpty(KeyActor), 0); err != nil {
+			return fmt.Errorf("%s: %w", spanAttrActor, err)
+		}
+	}
+	payload := body.PutEmpty(KeyPayload)
+	if p, ok, err := str(spanAttrPayload); err != nil {
+		return err
+	} else if ok {
+		d := decoder{data: []byte(p), sortKeys: true}
+		if err := d.value(payload, 0); err != nil {
+			return fmt.Errorf("%s: %w", spanAttrPayload, err)
+		}
+	}
+	ts, ok, err := str(spanAttrTimestamp)
+	if err != nil {
+		return err
+	}
+	if ok {
+		body.PutStr(KeyTimestamp, ts)
+	}
+	if err := Fill(lr, SourceTrace, observed); err != nil {
+		return err
+	}
+	lr.SetTraceID(span.TraceID())
+	lr.SetSpanID(span.SpanID())
+	lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(span.Flags()&0x1 == 0x1))
+	return nil
+}
