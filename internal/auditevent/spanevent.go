@@ -2,6 +2,7 @@ package auditevent
 
 import (
 	"fmt"
+	"strings"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -23,13 +24,37 @@ const (
 	spanAttrPayload   = "flipt.event.payload"
 )
 
-// IsAuditSpanEvent reports whether ev carries a Flipt audit event.
+// zipkinPrefix starts the name of an audit span event that came through
+// Zipkin: OpenTelemetry's Zipkin exporter writes an event as the annotation
+// "<name>: <attributes as a JSON object>", and the collector's zipkin
+// receiver turns that annotation back into an event with that whole string
+// as its name and no attributes.
+const zipkinPrefix = SpanEventName + ": {"
+
+// IsAuditSpanEvent reports whether ev carries a Flipt audit event, as sent
+// over OTLP or Jaeger (an event named "event" with flipt.event.*
+// attributes) or over Zipkin (the attributes folded into the name).
 func IsAuditSpanEvent(ev ptrace.SpanEvent) bool {
-	if ev.Name() != SpanEventName {
-		return false
+	if name := ev.Name(); name != SpanEventName {
+		return strings.HasPrefix(name, zipkinPrefix) && strings.Contains(name, `"`+spanAttrVersion+`"`)
 	}
 	_, ok := ev.Attributes().Get(spanAttrVersion)
 	return ok
+}
+
+// spanEventAttributes returns the event's flipt.event.* attributes, unfolding
+// them from the name of an event that came through Zipkin.
+func spanEventAttributes(ev ptrace.SpanEvent) (pcommon.Map, error) {
+	name := ev.Name()
+	if !strings.HasPrefix(name, zipkinPrefix) {
+		return ev.Attributes(), nil
+	}
+	attrs := pcommon.NewMap()
+	d := decoder{data: []byte(name[len(SpanEventName)+2:])}
+	if err := d.object(attrs, 1); err != nil {
+		return attrs, fmt.Errorf("%w: Zipkin annotation: %w", ErrNotEvent, err)
+	}
+	return attrs, nil
 }
 
 // RecordFromSpanEvent rebuilds the audit event carried by ev into lr,
@@ -37,7 +62,10 @@ func IsAuditSpanEvent(ev ptrace.SpanEvent) bool {
 // become objects, payload keys sorted (Flipt round-trips the payload through
 // a Go map), a missing payload null. The record is linked to span.
 func RecordFromSpanEvent(span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecord, observed pcommon.Timestamp) error {
-	attrs := ev.Attributes()
+	attrs, err := spanEventAttributes(ev)
+	if err != nil {
+		return err
+	}
 	str := func(k string) (string, bool, error) {
 		v, ok := attrs.Get(k)
 		if !ok {

@@ -116,6 +116,9 @@ func StartConfig(t testing.TB, yaml string, env ...string) *Collector {
 	return Start(t, Options{Args: []string{"--config", path}, Env: env, Dir: dir})
 }
 
+// PID is the process id.
+func (c *Collector) PID() int { return c.cmd.Process.Pid }
+
 // Output is everything the process wrote to stdout and stderr so far.
 func (c *Collector) Output() string { return c.out.String() }
 

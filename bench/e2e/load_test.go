@@ -1,0 +1,132 @@
+// Package e2e measures the built otelcol-flipt binary on its default
+// pipeline under mixed Flipt traffic: acknowledged events per second,
+// acknowledgement latency, loss and duplicates at the audit file, peak RSS
+// and CPU per 1,000 events. It runs only when FLIPT_LOAD=1 (see
+// BENCHMARKS.md for the command and the recorded results).
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/loadgen"
+)
+
+func envOr(t *testing.T, name string, def float64) float64 {
+	if v := os.Getenv(name); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		return f
+	}
+	return def
+}
+
+// Result is one load run's figures.
+type Result struct {
+	RateTarget     float64        `json:"rate_target_events_per_s"`
+	DurationS      float64        `json:"duration_s"`
+	Webhook        loadgen.Report `json:"webhook"`
+	OTLP           loadgen.Report `json:"otlp_http"`
+	WebhookTally   loadgen.Tally  `json:"webhook_at_audit_file"`
+	OTLPTally      loadgen.Tally  `json:"otlp_at_audit_file"`
+	PeakRSSMiB     float64        `json:"peak_rss_mib"`
+	CPUSeconds     float64        `json:"cpu_s"`
+	CPUMsPer1kEvts float64        `json:"cpu_ms_per_1k_events"`
+}
+
+func TestLoadDefaultPipeline(t *testing.T) {
+	if os.Getenv("FLIPT_LOAD") == "" {
+		t.Skip("set FLIPT_LOAD=1 to run (see BENCHMARKS.md)")
+	}
+	rate := envOr(t, "FLIPT_LOAD_RATE", 5000)
+	duration := time.Duration(envOr(t, "FLIPT_LOAD_SECONDS", 60) * float64(time.Second))
+	scale := int(envOr(t, "FLIPT_LOAD_SCALE", 1))
+	webhookConns := int(envOr(t, "FLIPT_LOAD_SENDERS", 16))
+
+	dir := t.TempDir()
+	auditFile := filepath.Join(dir, "flipt-audit.log")
+	health, webhook, otlpHTTP := e2etest.FreeAddr(t), e2etest.FreeAddr(t), e2etest.FreeAddr(t)
+	col := e2etest.Start(t, e2etest.Options{Dir: dir, Env: []string{
+		"OTELCOL_FLIPT_HEALTH_ENDPOINT=" + health,
+		"OTELCOL_FLIPT_PROMETHEUS_ENDPOINT=" + e2etest.FreeAddr(t),
+		"OTELCOL_FLIPT_OTLP_GRPC_ENDPOINT=" + e2etest.FreeAddr(t),
+		"OTELCOL_FLIPT_OTLP_HTTP_ENDPOINT=" + otlpHTTP,
+		"OTELCOL_FLIPT_WEBHOOK_ENDPOINT=" + webhook,
+		"OTELCOL_FLIPT_WEBHOOK_SECRET=s3cr3t",
+		"OTELCOL_FLIPT_AUDIT_FILE=" + auditFile,
+		"OTELCOL_FLIPT_TELEMETRY_HOST=127.0.0.1",
+		"OTELCOL_FLIPT_TELEMETRY_PORT=" + strconv.Itoa(e2etest.FreePort(t)),
+	}})
+	col.WaitHealthy("http://" + health)
+
+	pid := col.PID()
+	cpu0, err := cpuSeconds(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sampler := sampleProc(pid)
+
+	run := strconv.FormatInt(time.Now().UnixNano(), 36)
+	res := Result{RateTarget: rate, DurationS: duration.Seconds()}
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		rep, err := loadgen.Run(context.Background(), loadgen.Config{
+			Mode: loadgen.ModeWebhook, Target: "http://" + webhook + "/flipt/audit", Secret: "s3cr3t",
+			Run: "w" + run, Rate: rate / 2, Duration: duration, Concurrency: webhookConns, Scale: scale,
+			FliptRetry: true, MaxBackoff: 2 * time.Second,
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		res.Webhook = rep
+	}()
+	go func() {
+		defer wg.Done()
+		rep, err := loadgen.Run(context.Background(), loadgen.Config{
+			Mode: loadgen.ModeOTLPHTTP, Target: "http://" + otlpHTTP, Run: "o" + run,
+			Rate: rate / 2, Duration: duration, Concurrency: 2, Batch: 50, Scale: scale,
+		})
+		if err != nil {
+			t.Error(err)
+		}
+		res.OTLP = rep
+	}()
+	wg.Wait()
+
+	// Everything acknowledged must reach the audit file exactly once.
+	col.WaitFor("acknowledged events in the audit file", func() bool {
+		data := []byte(e2etest.ReadFile(t, auditFile))
+		res.WebhookTally = loadgen.Verify(data, "w"+run, res.Webhook.Sent)
+		res.OTLPTally = loadgen.Verify(data, "o"+run, res.OTLP.Sent)
+		return len(res.WebhookTally.Missing) == 0 && len(res.OTLPTally.Missing) == 0
+	})
+	cpu1, _ := cpuSeconds(pid)
+	res.PeakRSSMiB = float64(sampler.Stop()) / (1 << 20)
+	res.CPUSeconds = cpu1 - cpu0
+	if events := res.Webhook.Acked + res.OTLP.Acked; events > 0 {
+		res.CPUMsPer1kEvts = res.CPUSeconds * 1000 / float64(events) * 1000
+	}
+	out, _ := json.MarshalIndent(res, "", "  ")
+	t.Logf("result:\n%s", out)
+	if p := os.Getenv("FLIPT_LOAD_REPORT"); p != "" {
+		_ = os.WriteFile(p, out, 0o644)
+	}
+	if res.Webhook.Acked != res.Webhook.Sent || res.OTLP.Acked != res.OTLP.Sent {
+		t.Errorf("not every event was acknowledged: webhook %d/%d, otlp %d/%d",
+			res.Webhook.Acked, res.Webhook.Sent, res.OTLP.Acked, res.OTLP.Sent)
+	}
+	if !res.WebhookTally.OK() || !res.OTLPTally.OK() {
+		t.Errorf("audit file: webhook %s; otlp %s", res.WebhookTally, res.OTLPTally)
+	}
+}
