@@ -171,11 +171,11 @@ func TestLegacyEventsUseEncodingJSONLayout(t *testing.T) {
 
 func TestNumbersAndStringsEncodeAsEncodingJSON(t *testing.T) {
 	in := `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":` +
-		`{"i":-12,"f":12.5,"big":1e+21,"small":1e-7,"max":9223372036854775807,"over":18446744073709551616,` +
+		`{"i":-12,"z":-0,"f":12.5,"big":1e+21,"small":1e-7,"max":9223372036854775807,"over":18446744073709551616,` +
 		`"s":"\u003c\u0026\u003e \"q\" \\ \n\t\r\b\f \u0001 \u2028 é 😀"}}`
 	lr := decode(t, []byte(in))
 	got := string(encode(lr, FormatWebhook))
-	want := `{"version":"0.2","type":"t","action":"a","payload":{"i":-12,"f":12.5,"big":1e+21,"small":1e-7,` +
+	want := `{"version":"0.2","type":"t","action":"a","payload":{"i":-12,"z":-0,"f":12.5,"big":1e+21,"small":1e-7,` +
 		`"max":9223372036854775807,"over":18446744073709552000,` +
 		`"s":"\u003c\u0026\u003e \"q\" \\ \n\t\r\b\f \u0001 \u2028 é 😀"},"timestamp":"2026-01-01T00:00:00Z"}`
 	if got != want {

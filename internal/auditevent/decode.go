@@ -256,7 +256,8 @@ func (d *decoder) number(dst pcommon.Value) error {
 	}
 	lit := string(d.data[start:d.pos])
 	if integral {
-		if i, err := strconv.ParseInt(lit, 10, 64); err == nil {
+		// "-0" stays a double so that it is written back as "-0".
+		if i, err := strconv.ParseInt(lit, 10, 64); err == nil && (i != 0 || lit[0] != '-') {
 			dst.SetInt(i)
 			return nil
 		}
