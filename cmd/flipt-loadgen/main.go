@@ -75,7 +75,7 @@ func verify(args []string) error {
 		return err
 	}
 	if *runName == "" || *count <= 0 || fs.NArg() == 0 {
-		return errors.New("usage: flipt-loadgen verify -run RUN -count N FILE...")
+		return errors.New("usage: flipt-loadgen verify -run RUN -count N FILE [FILE...]")
 	}
 	var data []byte
 	for _, f := range fs.Args() {

@@ -1,0 +1,152 @@
+// Package cachemetrics_test compares the cache_metrics connector with
+// contrib's spanmetricsconnector v0.155.0 on the same span batches. Both are
+// built from their factories and fed through ConsumeTraces only (no flush),
+// which is the per-span path.
+//
+//	cd bench && go test -run '^$' -bench . -benchmem ./cachemetrics/
+package cachemetrics_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+)
+
+type contender struct {
+	name    string
+	factory connector.Factory
+	config  func(component.Config)
+}
+
+var contenders = []contender{
+	// The default pipeline's setup: attribute rules and the flipt preset.
+	{"cache_metrics_flipt", cachemetrics.NewFactory(), func(c component.Config) {
+		c.(*cachemetrics.Config).Preset = cachemetrics.PresetFlipt
+	}},
+	// Attribute rules only (the factory default).
+	{"cache_metrics_attr", cachemetrics.NewFactory(), func(component.Config) {}},
+	{"span_metrics", spanmetricsconnector.NewFactory(), func(component.Config) {}},
+}
+
+func newTraces(b *testing.B, f connector.Factory, mutate func(component.Config)) connector.Traces {
+	b.Helper()
+	cfg := f.CreateDefaultConfig()
+	mutate(cfg)
+	c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = c.Shutdown(context.Background()) })
+	return c
+}
+
+func run(b *testing.B, batches []ptrace.Traces) {
+	spans := 0
+	for _, td := range batches {
+		spans += td.SpanCount()
+	}
+	for _, ct := range contenders {
+		b.Run(ct.name, func(b *testing.B) {
+			c := newTraces(b, ct.factory, ct.config)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; b.Loop(); i++ {
+				if err := c.ConsumeTraces(ctx, batches[i%len(batches)]); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perBatch := float64(spans) / float64(len(batches))
+			b.ReportMetric(perBatch*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(perBatch*float64(b.N)), "ns/span")
+		})
+	}
+}
+
+// BenchmarkFliptCaptures replays the 8 bodies a real Flipt v1.61.1 sent (616
+// spans, no cache attribute: the inference path). Each replay gets fresh
+// trace IDs, as live traffic would, so the inference tables fill and turn over.
+func BenchmarkFliptCaptures(b *testing.B) {
+	files, err := filepath.Glob("../../testdata/flipt-v1.61.1/otlp/*-v1_traces.bin")
+	if err != nil || len(files) != 8 {
+		b.Fatalf("captures: %v (%d files)", err, len(files))
+	}
+	var bodies []ptrace.Traces
+	for _, f := range files {
+		raw, err := os.ReadFile(f)
+		if err != nil {
+			b.Fatal(err)
+		}
+		req := ptraceotlp.NewExportRequest()
+		if err := req.UnmarshalProto(raw); err != nil {
+			b.Fatal(err)
+		}
+		bodies = append(bodies, req.Traces())
+	}
+	var batches []ptrace.Traces
+	for round := range 64 {
+		for _, body := range bodies {
+			td := ptrace.NewTraces()
+			body.CopyTo(td)
+			retrace(td, byte(round))
+			batches = append(batches, td)
+		}
+	}
+	run(b, batches)
+}
+
+func retrace(td ptrace.Traces, round byte) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				id := s.TraceID()
+				id[15] ^= round
+				id[14] ^= 0x5a
+				s.SetTraceID(id)
+			}
+		}
+	}
+}
+
+// BenchmarkAttributeSpans is a batch of 512 server and client spans where
+// every fourth one carries cache.hit: the attribute-rule path.
+func BenchmarkAttributeSpans(b *testing.B) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	rs.Resource().Attributes().PutStr("service.name", "flipt")
+	rs.Resource().Attributes().PutStr("service.instance.id", "flipt-0")
+	spans := rs.ScopeSpans().AppendEmpty().Spans()
+	for i := range 512 {
+		s := spans.AppendEmpty()
+		s.SetTraceID(pcommon.TraceID{byte(i >> 8), byte(i), 1})
+		s.SetSpanID(pcommon.SpanID{byte(i >> 8), byte(i), 2})
+		s.SetParentSpanID(pcommon.SpanID{byte(i >> 8), byte(i), 3})
+		s.SetKind(ptrace.SpanKindServer)
+		s.SetName("flipt.evaluation.EvaluationService/Variant")
+		a := s.Attributes()
+		a.PutStr("rpc.system.name", "grpc")
+		a.PutStr("rpc.method", "Variant")
+		a.PutInt("rpc.response.status_code", 0)
+		a.PutStr("flipt.namespace", "default")
+		a.PutStr("flipt.flag", "flag-"+string(rune('a'+i%8)))
+		a.PutStr("feature_flag.provider.name", "Flipt")
+		if i%4 == 0 {
+			a.PutBool("cache.hit", i%8 == 0)
+			a.PutStr("cache.backend", "memory")
+			a.PutStr("cache.type", "flag")
+		}
+	}
+	run(b, []ptrace.Traces{td})
+}

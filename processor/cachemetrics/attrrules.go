@@ -1,0 +1,152 @@
+package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// outcome indexes the three counters of a series.
+type outcome uint8
+
+const (
+	hit outcome = iota
+	miss
+	lookupError
+	numOutcomes
+)
+
+var outcomeNames = [numOutcomes]string{"hit", "miss", "error"}
+
+// attrRules is the compiled form of AttributeRules. It reads pdata in place
+// and the scan results of attrIndex: no allocation per span.
+type attrRules struct {
+	events      bool
+	keys        scanKeys
+	idx         *attrIndex
+	vals        []pcommon.Value // scratch for event scans
+	errOnStatus bool
+	cache, typ  LabelFrom
+}
+
+func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules {
+	if !cfg.Enabled {
+		return nil
+	}
+	return &attrRules{
+		events:      cfg.SpanEvents,
+		keys:        keys,
+		idx:         idx,
+		vals:        make([]pcommon.Value, len(keys.all)),
+		errOnStatus: cfg.ErrorOnStatus,
+		cache:       cfg.Cache,
+		typ:         cfg.Type,
+	}
+}
+
+// lookup is one recognised cache lookup.
+type lookup struct {
+	o          outcome
+	cache, typ string
+}
+
+// span appends the lookups a span and its events carry, given the span's
+// scan; it reports whether the span itself was a lookup.
+func (r *attrRules) span(s ptrace.Span, mask uint64, vals []pcommon.Value, out []lookup) ([]lookup, bool) {
+	self := false
+	if o, ok := r.outcome(mask, vals); ok {
+		if r.errOnStatus && s.Status().Code() == ptrace.StatusCodeError {
+			o = lookupError
+		}
+		out = append(out, r.labelled(o, s.Attributes()))
+		self = true
+	}
+	if r.events {
+		evs := s.Events()
+		for i := range evs.Len() {
+			ea := evs.At(i).Attributes()
+			if o, ok := r.outcome(r.idx.scan(ea, r.vals), r.vals); ok {
+				out = append(out, r.labelled(o, ea))
+			}
+		}
+	}
+	return out, self
+}
+
+func (r *attrRules) labelled(o outcome, attrs pcommon.Map) lookup {
+	return lookup{o: o, cache: labelValue(attrs, r.cache), typ: labelValue(attrs, r.typ)}
+}
+
+// outcome reads the first hit attribute present; an unrecognised value
+// means "not a lookup" rather than a guess.
+func (r *attrRules) outcome(mask uint64, vals []pcommon.Value) (outcome, bool) {
+	for i := r.keys.hit; i < r.keys.err; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		o, ok := parseHit(vals[i])
+		if !ok {
+			return 0, false
+		}
+		if r.isError(mask, vals) {
+			o = lookupError
+		}
+		return o, true
+	}
+	return 0, false
+}
+
+func parseHit(v pcommon.Value) (outcome, bool) {
+	switch v.Type() {
+	case pcommon.ValueTypeBool:
+		if v.Bool() {
+			return hit, true
+		}
+		return miss, true
+	case pcommon.ValueTypeStr:
+		switch s := v.Str(); {
+		case strings.EqualFold(s, "hit"), strings.EqualFold(s, "true"):
+			return hit, true
+		case strings.EqualFold(s, "miss"), strings.EqualFold(s, "false"):
+			return miss, true
+		}
+	}
+	return 0, false
+}
+
+func (r *attrRules) isError(mask uint64, vals []pcommon.Value) bool {
+	for i := r.keys.err; i < r.keys.backend; i++ {
+		if mask&(1<<i) == 0 {
+			continue
+		}
+		switch v := vals[i]; v.Type() {
+		case pcommon.ValueTypeBool:
+			if v.Bool() {
+				return true
+			}
+		case pcommon.ValueTypeStr:
+			if s := v.Str(); s != "" && !strings.EqualFold(s, "false") {
+				return true
+			}
+		case pcommon.ValueTypeEmpty:
+		default:
+			return true
+		}
+	}
+	return false
+}
+
+// labelValue returns the first attribute present as a string. Strings are
+// returned as stored; other types are formatted, which allocates but is rare.
+func labelValue(attrs pcommon.Map, from LabelFrom) string {
+	for _, k := range from.Attributes {
+		if v, ok := attrs.Get(k); ok {
+			if v.Type() == pcommon.ValueTypeStr {
+				return v.Str()
+			}
+			return v.AsString()
+		}
+	}
+	return from.Default
+}

@@ -1,0 +1,70 @@
+package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+
+import "go.opentelemetry.io/collector/pdata/pcommon"
+
+// maxScanKeys bounds the keys looked for in one pass (a bit each in a mask).
+const maxScanKeys = 64
+
+// attrIndex finds a fixed set of keys in one pass over an attribute map,
+// instead of one pass per key. Most attribute names are ruled out by their
+// length alone, so the common "not a lookup, not a backend" span is cheap.
+type attrIndex struct {
+	keys  []string
+	byLen [][]uint8 // key length → indices into keys
+}
+
+func newAttrIndex(keys []string) *attrIndex {
+	x := &attrIndex{keys: keys}
+	for i, k := range keys {
+		for len(x.byLen) <= len(k) {
+			x.byLen = append(x.byLen, nil)
+		}
+		x.byLen[len(k)] = append(x.byLen[len(k)], uint8(i))
+	}
+	return x
+}
+
+// scan stores the value of each key present in vals (len(keys) long) and
+// returns the mask of the keys present.
+func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
+	var mask uint64
+	for k, v := range attrs.All() {
+		if len(k) >= len(x.byLen) {
+			continue
+		}
+		for _, i := range x.byLen[len(k)] {
+			if bit := uint64(1) << i; mask&bit == 0 && x.keys[i] == k {
+				mask |= bit
+				vals[i] = v
+			}
+		}
+	}
+	return mask
+}
+
+// scanKeys lays out the keys of one scan: hit, then error, then backend keys.
+type scanKeys struct {
+	hit, err, backend int // first index of each group
+	all               []string
+}
+
+func newScanKeys(cfg *Config) scanKeys {
+	var s scanKeys
+	if cfg.AttributeRules.Enabled {
+		s.all = append(s.all, cfg.AttributeRules.HitAttributes...)
+		s.err = len(s.all)
+		s.all = append(s.all, cfg.AttributeRules.ErrorAttributes...)
+	} else {
+		s.err = len(s.all)
+	}
+	s.backend = len(s.all)
+	if len(cfg.inferenceRules()) > 0 {
+		for _, c := range cfg.Inference.Backend.AnyOf {
+			s.all = append(s.all, c.Key)
+		}
+	}
+	return s
+}
+
+// scanKeyCount is what Validate checks against maxScanKeys.
+func (c *Config) scanKeyCount() int { return len(newScanKeys(c).all) }

@@ -1,0 +1,193 @@
+package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+)
+
+// cacheConnector aggregates under one lock and emits after unlocking.
+type cacheConnector struct {
+	logger     *zap.Logger
+	next       consumer.Metrics
+	now        func() time.Time // injected so tests control time
+	interval   time.Duration
+	expiration time.Duration
+	names      [numOutcomes]string
+	idx        *attrIndex
+	attr       *attrRules
+	tel        *telemetry
+
+	mu            sync.Mutex
+	store         *store
+	inf           *inferrer
+	scratch       []lookup
+	vals          []pcommon.Value // values found by the scan of one span
+	stats         stats
+	ts            pcommon.Timestamp // time of the call holding the lock
+	lastEvictions uint64
+	lastOverflow  uint64
+
+	stop chan struct{}
+	wg   sync.WaitGroup
+}
+
+var _ connector.Traces = (*cacheConnector)(nil)
+
+func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, now func() time.Time) (*cacheConnector, error) {
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	c := &cacheConnector{
+		logger:     set.Logger,
+		next:       next,
+		now:        now,
+		interval:   cfg.FlushInterval,
+		expiration: cfg.SeriesExpiration,
+		names:      [numOutcomes]string{cfg.Metrics.Hit, cfg.Metrics.Miss, cfg.Metrics.Error},
+		tel:        tel,
+		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries),
+	}
+	keys := newScanKeys(cfg)
+	c.idx = newAttrIndex(keys.all)
+	c.vals = make([]pcommon.Value, len(keys.all))
+	c.attr = newAttrRules(cfg.AttributeRules, keys, c.idx)
+	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.decided)
+	return c, nil
+}
+
+// decided counts an inferred lookup; called with the lock held.
+func (c *cacheConnector) decided(p *pendingLookup, o outcome) {
+	c.store.add(p.res, p.rule.cache, p.rule.typ, o, c.ts)
+	c.stats.lookups[kindInference][o]++
+}
+
+func (*cacheConnector) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (c *cacheConnector) Start(context.Context, component.Host) error {
+	c.stop = make(chan struct{})
+	c.wg.Add(1)
+	go c.loop()
+	return nil
+}
+
+func (c *cacheConnector) loop() {
+	defer c.wg.Done()
+	t := time.NewTicker(c.interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-t.C:
+			c.flush(context.Background())
+		}
+	}
+}
+
+func (c *cacheConnector) Shutdown(context.Context) error {
+	if c.stop != nil {
+		close(c.stop)
+		c.wg.Wait()
+		c.stop = nil
+	}
+	c.tel.tb.Shutdown()
+	return nil
+}
+
+// ConsumeTraces takes the whole batch at once: inference needs every span
+// of it before deciding any lookup, because OTLP does not keep end order
+// inside a request.
+func (c *cacheConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	now := c.now()
+	c.mu.Lock()
+	c.ts = pcommon.NewTimestampFromTime(now)
+	nanos := now.UnixNano()
+	rss := td.ResourceSpans()
+	for i := range rss.Len() {
+		rs := rss.At(i)
+		ref := resRef{s: c.store, attrs: rs.Resource().Attributes()}
+		sss := rs.ScopeSpans()
+		for j := range sss.Len() {
+			spans := sss.At(j).Spans()
+			c.stats.spans += int64(spans.Len())
+			for k := range spans.Len() {
+				c.examine(spans.At(k), &ref, nanos)
+			}
+		}
+	}
+	if c.inf != nil {
+		c.inf.endBatch(nanos)
+	}
+	s := c.takeStats()
+	c.mu.Unlock()
+	c.tel.record(ctx, &s)
+	return nil
+}
+
+func (c *cacheConnector) examine(span ptrace.Span, ref *resRef, nanos int64) {
+	mask := c.idx.scan(span.Attributes(), c.vals)
+	counted := false
+	if c.attr != nil {
+		c.scratch, counted = c.attr.span(span, mask, c.vals, c.scratch[:0])
+		for _, l := range c.scratch {
+			c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
+			c.stats.lookups[kindAttribute][l.o]++
+		}
+		clear(c.scratch) // drop references into the caller's pdata
+	}
+	if c.inf != nil {
+		c.inf.observe(span, ref, counted, mask, c.vals, nanos)
+	}
+}
+
+// flush decides lookups whose wait is over, drops idle series and emits
+// every live series. The next consumer is called without the lock.
+func (c *cacheConnector) flush(ctx context.Context) {
+	now := c.now()
+	c.mu.Lock()
+	c.ts = pcommon.NewTimestampFromTime(now)
+	tableSize := 0
+	if c.inf != nil {
+		c.inf.expirePending(now.UnixNano())
+		tableSize = c.inf.size()
+	}
+	c.store.expire(pcommon.NewTimestampFromTime(now.Add(-c.expiration)))
+	md := c.store.build(c.names, c.ts)
+	series := c.store.n
+	s := c.takeStats()
+	c.mu.Unlock()
+
+	c.tel.record(ctx, &s)
+	c.tel.gauges(ctx, series, tableSize)
+	if md.ResourceMetrics().Len() == 0 {
+		return
+	}
+	if err := c.next.ConsumeMetrics(ctx, md); err != nil {
+		c.logger.Warn("Failed to emit cache metrics", zap.Error(err))
+	}
+}
+
+// takeStats drains the counters gathered under the lock.
+func (c *cacheConnector) takeStats() stats {
+	s := c.stats
+	c.stats = stats{}
+	s.overflow = int64(c.store.overflowed - c.lastOverflow)
+	c.lastOverflow = c.store.overflowed
+	if c.inf != nil {
+		ev := c.inf.evictions()
+		s.evictions = int64(ev - c.lastEvictions)
+		c.lastEvictions = ev
+	}
+	return s
+}

@@ -1,0 +1,198 @@
+package cachemetrics
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exportertest"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+// startPrometheus runs the real contrib exporter on a free loopback port.
+func startPrometheus(t *testing.T) (exporter.Metrics, string, *observer.ObservedLogs) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	addr := l.Addr().String()
+	require.NoError(t, l.Close())
+
+	f := prometheusexporter.NewFactory()
+	cfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
+	cfg.NetAddr.Endpoint = addr
+	core, logs := observer.New(zapcore.InfoLevel)
+	set := exportertest.NewNopSettings(f.Type())
+	set.Logger = zap.New(core)
+	exp, err := f.CreateMetrics(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
+	return exp, "http://" + addr + "/metrics", logs
+}
+
+func scrape(t *testing.T, url string) string {
+	t.Helper()
+	resp, err := http.Get(url) //nolint:noctx // loopback test server
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
+	return string(body)
+}
+
+// fliptOwnMetrics is what Flipt v1.61 pushes with metrics.exporter: otlp:
+// its counters are named in Prometheus style and carry only `cache`.
+func fliptOwnMetrics(hits, misses int64) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	rm := md.ResourceMetrics().AppendEmpty()
+	ra := rm.Resource().Attributes()
+	ra.PutStr("service.name", "flipt")
+	ra.PutStr("service.version", "v1.61.1")
+	ra.PutStr("host.name", "vm")
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName("github.com/flipt-io/flipt")
+	start := time.Now().Add(-time.Hour)
+	for _, c := range []struct {
+		name, desc string
+		v          int64
+	}{
+		{"flipt_cache_hit_total", "The number of cache hits", hits},
+		{"flipt_cache_miss_total", "The number of cache misses", misses},
+	} {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(c.name)
+		m.SetDescription(c.desc)
+		s := m.SetEmptySum()
+		s.SetIsMonotonic(true)
+		s.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dp := s.DataPoints().AppendEmpty()
+		dp.Attributes().PutStr("cache", "memory")
+		dp.SetStartTimestamp(pcommonTime(start))
+		dp.SetTimestamp(pcommonTime(time.Now()))
+		dp.SetIntValue(c.v)
+	}
+	return md
+}
+
+const ourScope = `otel_scope_name="github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics",otel_scope_schema_url="",otel_scope_version=""`
+
+func TestThroughPrometheusExporter(t *testing.T) {
+	exp, url, logs := startPrometheus(t)
+	h := newHarness(t, withPreset)
+	h.clock.t = time.Now() // the exporter ages series by wall time
+
+	for _, td := range loadCaptures(t) {
+		h.consume(t, td)
+	}
+	h.consume(t, traces(lookupSpan(1, true, "redis", "flag", "flipt", "")))
+	h.clock.Advance(time.Minute)
+	h.flush(t) // zeros first
+	zeros := h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), zeros))
+	body := scrape(t, url)
+	assert.Contains(t, body, `flipt_cache_hit_total{cache="memory",job="flipt",`+ourScope+`,type="evaluation"} 0`)
+
+	h.clock.Advance(15 * time.Second)
+	h.flush(t)
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]))
+	// Flipt's own counters arrive in the same exporter.
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptOwnMetrics(350, 14)))
+
+	body = scrape(t, url)
+	for _, line := range []string{
+		"# HELP flipt_cache_hit_total The number of cache hits",
+		"# TYPE flipt_cache_hit_total counter",
+		"# TYPE flipt_cache_miss_total counter",
+		"# TYPE flipt_cache_error_total counter",
+		`flipt_cache_hit_total{cache="memory",job="flipt",` + ourScope + `,type="evaluation"} 35`,
+		`flipt_cache_miss_total{cache="memory",job="flipt",` + ourScope + `,type="evaluation"} 7`,
+		`flipt_cache_error_total{cache="memory",job="flipt",` + ourScope + `,type="evaluation"} 0`,
+		`flipt_cache_hit_total{cache="memory",job="flipt",` + ourScope + `,type="flag"} 2`,
+		`flipt_cache_hit_total{cache="redis",job="flipt",` + ourScope + `,type="flag"} 1`,
+		// Flipt's own series: same names, no type label, its own scope.
+		`flipt_cache_hit_total{cache="memory",job="flipt",otel_scope_name="github.com/flipt-io/flipt",otel_scope_schema_url="",otel_scope_version=""} 350`,
+		`flipt_cache_miss_total{cache="memory",job="flipt",otel_scope_name="github.com/flipt-io/flipt",otel_scope_schema_url="",otel_scope_version=""} 14`,
+	} {
+		assert.Contains(t, body, line+"\n")
+	}
+	assert.Equal(t, 1, strings.Count(body, "# TYPE flipt_cache_hit_total "), "one metric family")
+	assert.NotContains(t, body, "flipt_cache_hit_total_total")
+	// Scraping twice must stay clean: errors and conflicts are logged by
+	// the exporter (promhttp ContinueOnError), so no log is the proof.
+	scrape(t, url)
+	for _, e := range logs.All() {
+		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
+	}
+}
+
+// The proof above rests on the exporter's log; check that a clash does show
+// there. Without the `type` label and our own scope, an OTLP-named counter
+// and Flipt's Prometheus-named one become the same series after translation.
+func TestPrometheusClashIsDetected(t *testing.T) {
+	exp, url, logs := startPrometheus(t)
+	clash := fliptOwnMetrics(1, 1)
+	m := clash.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
+	m.SetName("flipt.cache.hit")
+	m.SetUnit("{lookup}")
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptOwnMetrics(2, 2)))
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), clash))
+	scrape(t, url)
+	found := false
+	for _, e := range logs.All() {
+		err, _ := e.ContextMap()["error"].(string)
+		found = found || strings.Contains(e.Message+err, "collected before with the same name and label values")
+	}
+	assert.True(t, found, "duplicate series must show in the exporter's log")
+}
+
+// The default pipeline's shape with real time: the connector built by its
+// factory with the flipt preset, its ticker flushing into the exporter,
+// Flipt's own metrics arriving beside it.
+func TestFactoryPipelineToPrometheus(t *testing.T) {
+	exp, url, logs := startPrometheus(t)
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	cfg.Preset = PresetFlipt
+	cfg.FlushInterval = 20 * time.Millisecond
+	cfg.Inference.Wait = 50 * time.Millisecond
+	require.NoError(t, cfg.Validate())
+	c, err := f.CreateTracesToMetrics(context.Background(), connectortest.NewNopSettings(f.Type()), cfg, exp)
+	require.NoError(t, err)
+	require.NoError(t, c.Start(context.Background(), componenttest.NewNopHost()))
+	defer func() { require.NoError(t, c.Shutdown(context.Background())) }()
+
+	for _, td := range loadCaptures(t) {
+		require.NoError(t, c.ConsumeTraces(context.Background(), td))
+	}
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptOwnMetrics(350, 14)))
+	want := `flipt_cache_hit_total{cache="memory",job="flipt",` + ourScope + `,type="evaluation"} 35` + "\n"
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		// Time passes: an empty batch pushes the held hits out.
+		require.NoError(t, c.ConsumeTraces(context.Background(), ptrace.NewTraces()))
+		if body = scrape(t, url); strings.Contains(body, want) {
+			break
+		}
+	}
+	require.Contains(t, body, want)
+	assert.Contains(t, body, `flipt_cache_miss_total{cache="memory",job="flipt",`+ourScope+`,type="evaluation"} 7`+"\n")
+	assert.Contains(t, body, `flipt_cache_hit_total{cache="memory",job="flipt",otel_scope_name="github.com/flipt-io/flipt",otel_scope_schema_url="",otel_scope_version=""} 350`+"\n")
+	for _, e := range logs.All() {
+		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
+	}
+}

@@ -1,0 +1,142 @@
+package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// seriesKey is the label set of a series inside one source instance.
+type seriesKey struct{ cache, typ string }
+
+// series holds the cumulative counters of one label set.
+type series struct {
+	counts   [numOutcomes]uint64
+	start    pcommon.Timestamp // fixed for the life of the series
+	lastSeen pcommon.Timestamp // last lookup counted
+	// exported is false until the series has been emitted once at zero, so
+	// Prometheus sees the counter start from 0 and increase() is exact.
+	exported bool
+}
+
+// resourceState is one source instance: its identity and its series.
+type resourceState struct {
+	key     string
+	attrs   [][2]string // output resource attributes, in resource_keys order
+	series  map[seriesKey]*series
+	removed bool // dropped by expiry; a holder must look it up again
+}
+
+// store aggregates lookups; the connector's lock guards it.
+type store struct {
+	keys      []string
+	max       int
+	n         int // series in all resources, overflow excluded
+	resources map[string]*resourceState
+	overflow  *series
+	keyBuf    []byte
+	// overflowed counts lookups sent to the overflow series (telemetry).
+	overflowed uint64
+}
+
+func newStore(keys []string, max int) *store {
+	return &store{keys: keys, max: max, resources: map[string]*resourceState{}}
+}
+
+// resource finds or creates the state of the instance that sent attrs.
+// Lookup by a reused byte buffer does not allocate.
+func (s *store) resource(attrs pcommon.Map) *resourceState {
+	buf := s.keyBuf[:0]
+	for _, k := range s.keys {
+		if v, ok := attrs.Get(k); ok {
+			buf = append(buf, 1)
+			if v.Type() == pcommon.ValueTypeStr {
+				buf = append(buf, v.Str()...)
+			} else {
+				buf = append(buf, v.AsString()...)
+			}
+		}
+		buf = append(buf, 0)
+	}
+	s.keyBuf = buf
+	if st, ok := s.resources[string(buf)]; ok {
+		return st
+	}
+	st := &resourceState{key: string(buf), series: map[seriesKey]*series{}}
+	for _, k := range s.keys {
+		if v, ok := attrs.Get(k); ok {
+			st.attrs = append(st.attrs, [2]string{k, v.AsString()})
+		}
+	}
+	s.resources[st.key] = st
+	return st
+}
+
+// live returns st, or its successor if expiry dropped it meanwhile.
+func (s *store) live(st *resourceState) *resourceState {
+	if !st.removed {
+		return st
+	}
+	if cur, ok := s.resources[st.key]; ok {
+		return cur
+	}
+	fresh := &resourceState{key: st.key, attrs: st.attrs, series: map[seriesKey]*series{}}
+	s.resources[st.key] = fresh
+	return fresh
+}
+
+// add counts one lookup. A new label set beyond max goes to the overflow.
+func (s *store) add(st *resourceState, cache, typ string, o outcome, now pcommon.Timestamp) {
+	st = s.live(st)
+	se := st.series[seriesKey{cache, typ}]
+	if se == nil {
+		if s.n >= s.max {
+			if s.overflow == nil {
+				s.overflow = &series{start: now}
+			}
+			se = s.overflow
+			s.overflowed++
+		} else {
+			// Clone: the strings may point into the caller's pdata.
+			se = &series{start: now}
+			st.series[seriesKey{strings.Clone(cache), strings.Clone(typ)}] = se
+			s.n++
+		}
+	}
+	se.counts[o]++
+	se.lastSeen = now
+}
+
+// expire drops series idle since before cutoff and instances left empty.
+func (s *store) expire(cutoff pcommon.Timestamp) {
+	for k, st := range s.resources {
+		for sk, se := range st.series {
+			if se.lastSeen < cutoff {
+				delete(st.series, sk)
+				s.n--
+			}
+		}
+		if len(st.series) == 0 {
+			st.removed = true
+			delete(s.resources, k)
+		}
+	}
+	if s.overflow != nil && s.overflow.lastSeen < cutoff {
+		s.overflow = nil
+	}
+}
+
+// resRef resolves the instance of a ResourceSpans only when a lookup needs
+// it, so resources without lookups cost no state.
+type resRef struct {
+	s     *store
+	attrs pcommon.Map
+	st    *resourceState
+}
+
+func (r *resRef) get() *resourceState {
+	if r.st == nil {
+		r.st = r.s.resource(r.attrs)
+	}
+	return r.st
+}
