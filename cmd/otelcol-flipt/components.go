@@ -13,10 +13,12 @@ import (
 	otelconftelemetry "go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 	forwardconnector "go.opentelemetry.io/collector/connector/forwardconnector"
 	cachemetrics "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+	fliptauditconnector "github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/fliptauditconnector"
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
 	otlphttpexporter "go.opentelemetry.io/collector/exporter/otlphttpexporter"
 	debugexporter "go.opentelemetry.io/collector/exporter/debugexporter"
+	auditfile "github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile"
 	healthcheckextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckextension"
 	pprofextension "github.com/open-telemetry/opentelemetry-collector-contrib/extension/pprofextension"
 	zpagesextension "go.opentelemetry.io/collector/extension/zpagesextension"
@@ -26,6 +28,7 @@ import (
 	otlpreceiver "go.opentelemetry.io/collector/receiver/otlpreceiver"
 	zipkinreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver"
 	jaegerreceiver "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/jaegerreceiver"
+	fliptaudit "github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit"
 )
 
 type aliasProvider interface{ DeprecatedAlias() component.Type }
@@ -68,6 +71,7 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory(),
 		zipkinreceiver.NewFactory(),
 		jaegerreceiver.NewFactory(),
+		fliptaudit.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -76,6 +80,7 @@ func components() (otelcol.Factories, error) {
 		otlpreceiver.NewFactory().Type(): "go.opentelemetry.io/collector/receiver/otlpreceiver v0.155.0",
 		zipkinreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver v0.155.0",
 		jaegerreceiver.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/receiver/jaegerreceiver v0.155.0",
+		fliptaudit.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 	})
 
 	factories.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](
@@ -83,6 +88,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory(),
 		otlphttpexporter.NewFactory(),
 		debugexporter.NewFactory(),
+		auditfile.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -92,6 +98,7 @@ func components() (otelcol.Factories, error) {
 		otlpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlpexporter v0.155.0",
 		otlphttpexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/otlphttpexporter v0.155.0",
 		debugexporter.NewFactory().Type(): "go.opentelemetry.io/collector/exporter/debugexporter v0.155.0",
+		auditfile.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 	})
 
 	factories.Processors, err = otelcol.MakeFactoryMap[processor.Factory](
@@ -109,6 +116,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		forwardconnector.NewFactory(),
 		cachemetrics.NewFactory(),
+		fliptauditconnector.NewFactory(),
 	)
 	if err != nil {
 		return otelcol.Factories{}, err
@@ -116,6 +124,7 @@ func components() (otelcol.Factories, error) {
 	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
 		forwardconnector.NewFactory().Type(): "go.opentelemetry.io/collector/connector/forwardconnector v0.155.0",
 		cachemetrics.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
+		fliptauditconnector.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 	})
 
 	return factories, nil

@@ -11,12 +11,13 @@ import (
 	"time"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
 // defaultPipelineEnv moves every listener of the default pipeline to a free
 // loopback port so tests can run side by side.
 type defaultPipelineEnv struct {
-	health, prom, grpc, http, telemetry string
+	health, prom, grpc, http, webhook, telemetry string
 }
 
 func newDefaultPipelineEnv(t *testing.T) defaultPipelineEnv {
@@ -25,6 +26,7 @@ func newDefaultPipelineEnv(t *testing.T) defaultPipelineEnv {
 		prom:      e2etest.FreeAddr(t),
 		grpc:      e2etest.FreeAddr(t),
 		http:      e2etest.FreeAddr(t),
+		webhook:   e2etest.FreeAddr(t),
 		telemetry: fmt.Sprint(e2etest.FreePort(t)),
 	}
 }
@@ -35,6 +37,8 @@ func (e defaultPipelineEnv) vars() []string {
 		"OTELCOL_FLIPT_PROMETHEUS_ENDPOINT=" + e.prom,
 		"OTELCOL_FLIPT_OTLP_GRPC_ENDPOINT=" + e.grpc,
 		"OTELCOL_FLIPT_OTLP_HTTP_ENDPOINT=" + e.http,
+		"OTELCOL_FLIPT_WEBHOOK_ENDPOINT=" + e.webhook,
+		"OTELCOL_FLIPT_WEBHOOK_SECRET=" + fliptcapture.Secret,
 		"OTELCOL_FLIPT_TELEMETRY_HOST=127.0.0.1",
 		"OTELCOL_FLIPT_TELEMETRY_PORT=" + e.telemetry,
 	}
@@ -62,8 +66,17 @@ func TestE2EDefaultPipeline(t *testing.T) {
 	if r := e2etest.Post(t, "http://"+env.http+"/v1/traces", "application/json", []byte(`{"resourceSpans":[]}`)); r.Status != 200 {
 		t.Fatalf("OTLP/HTTP: %d %s", r.Status, r.Body)
 	}
-	for _, addr := range []string{env.grpc, env.http} {
-		col.WaitLog(addr)
+	// Where it listens and where it writes is in the log.
+	for _, s := range []string{env.grpc, env.http, env.webhook, filepath.Join(col.Dir, "flipt-audit.log")} {
+		col.WaitLog(s)
+	}
+
+	// Flipt's captured webhook POSTs end up in ./flipt-audit.log exactly as
+	// Flipt's own audit log sink wrote them.
+	postCapturedWebhooks(t, env.webhook)
+	got := e2etest.ReadFile(t, filepath.Join(col.Dir, "flipt-audit.log"))
+	if want := string(fliptcapture.AuditLog(t)); got != want {
+		t.Fatalf("audit file differs from Flipt's audit.log:\n got %d bytes\nwant %d bytes", len(got), len(want))
 	}
 
 	col.Signal(syscall.SIGTERM)

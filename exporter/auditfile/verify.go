@@ -1,0 +1,16 @@
+package auditfile
+
+import "github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/logfile"
+
+// ChainPath is the hash chain file kept beside the audit file at path when
+// hash_chain is on; a rotated file's chain is renamed with it (and stays
+// uncompressed when the file is gzipped).
+func ChainPath(path string) string { return logfile.ChainPath(path) }
+
+// VerifyChain checks that the audit file at logPath (gzip-compressed when its
+// name ends in .gz) is exactly the file its hash chain at chainPath was
+// written for: no line changed, inserted, removed or appended.
+func VerifyChain(logPath, chainPath string) error {
+	_, _, err := logfile.Verify(logPath, chainPath)
+	return err
+}

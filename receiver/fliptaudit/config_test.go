@@ -1,0 +1,128 @@
+package fliptaudit
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/confmap/confmaptest"
+
+	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
+)
+
+func loadConfig(t *testing.T, name string) (*Config, error) {
+	t.Helper()
+	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := component.NewID(metadata.Type)
+	if name != "" {
+		id = component.NewIDWithName(metadata.Type, name)
+	}
+	sub, err := cm.Sub(id.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	if err := sub.Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	return cfg, confmap.Validate(cfg)
+}
+
+func TestConfigDefaults(t *testing.T) {
+	cfg, err := loadConfig(t, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.webhook()
+	if w == nil || w.NetAddr.Endpoint != "localhost:8088" || w.Path != "/flipt/audit" || w.HealthPath != "/flipt/audit/health" {
+		t.Fatalf("default webhook %+v", w)
+	}
+	if w.SigningSecret != "" || w.DedupWindow != 0 || w.DedupMaxEntries != 10000 {
+		t.Errorf("defaults: secret set %v, dedup %v/%d", w.SigningSecret != "", w.DedupWindow, w.DedupMaxEntries)
+	}
+	if cfg.File.HasValue() {
+		t.Error("file is on by default")
+	}
+}
+
+func TestConfigFull(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := cfg.webhook()
+	if w.NetAddr.Endpoint != "0.0.0.0:9443" || w.Path != "/audit" || w.HealthPath != "/healthz" ||
+		string(w.SigningSecret) != "s3cr3t" || w.DedupWindow != 2*time.Second || w.DedupMaxEntries != 500 ||
+		w.MaxRequestBodySize != 1<<20 {
+		t.Errorf("webhook %+v", w)
+	}
+	f := cfg.File.Get()
+	if f == nil || f.Include[0] != "/var/log/flipt/audit*.log" || f.StartAt != "end" || f.PollInterval != time.Second ||
+		f.MaxBatchLines != 100 || f.Storage == nil || f.Storage.String() != "file_storage" || len(f.Exclude) != 1 {
+		t.Errorf("file %+v", f)
+	}
+}
+
+func TestConfigSections(t *testing.T) {
+	cfg, err := loadConfig(t, "file_only")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.webhook() != nil {
+		t.Error("a file-only receiver also listens")
+	}
+	if f := cfg.File.Get(); f.PollInterval != 200*time.Millisecond || f.StartAt != "beginning" {
+		t.Errorf("file defaults %+v", f)
+	}
+	cfg, err = loadConfig(t, "empty_webhook")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := cfg.webhook(); w == nil || w.NetAddr.Endpoint != "localhost:8088" {
+		t.Errorf("empty webhook section %+v", w)
+	}
+}
+
+func TestConfigInvalid(t *testing.T) {
+	for name, want := range map[string][]string{
+		"bad_path":              {"webhook::path"},
+		"bad_dedup":             {"webhook::dedup_window"},
+		"bad_dedup_entries":     {"webhook::dedup_max_entries"},
+		"same_paths":            {"webhook::health_path"},
+		"bad_file":              {"include", "start_at"},
+		"bad_file_with_webhook": {"include[0]"},
+	} {
+		_, err := loadConfig(t, name)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("%s: error %q does not name %s", name, err, w)
+			}
+		}
+	}
+}
+
+// The secret is opaque: printing the config never shows it.
+func TestConfigSecretIsOpaque(t *testing.T) {
+	cfg, err := loadConfig(t, "full")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range []string{cfg.webhook().SigningSecret.String(), fmtAny(cfg.webhook().SigningSecret)} {
+		if strings.Contains(s, "s3cr3t") {
+			t.Errorf("secret printed: %s", s)
+		}
+	}
+}
+
+func fmtAny(v any) string { return fmt.Sprintf("%v %+v", v, v) }

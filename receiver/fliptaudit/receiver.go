@@ -1,0 +1,128 @@
+package fliptaudit
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/receiver"
+	"go.opentelemetry.io/collector/receiver/receiverhelper"
+	"go.uber.org/zap"
+
+	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/filetail"
+	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
+)
+
+// Formats reported to obsreport, one per way in.
+const (
+	formatWebhook = "flipt_webhook"
+	formatFile    = "flipt_log"
+)
+
+// auditReceiver runs the webhook endpoint and the file tailer, each handing
+// its records to the next consumer through the standard receiver telemetry.
+type auditReceiver struct {
+	cfg       *Config
+	set       receiver.Settings
+	next      consumer.Logs
+	telemetry *metadata.TelemetryBuilder
+
+	server *http.Server
+	addr   net.Addr // where the webhook listens, once started
+	served sync.WaitGroup
+	file   *filetail.Tailer
+}
+
+func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*auditReceiver, error) {
+	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &auditReceiver{cfg: cfg, set: set, next: next, telemetry: tb}, nil
+}
+
+// consumer returns a consume func that reports to the standard receiver
+// telemetry under transport and format.
+func (r *auditReceiver) consumer(transport, format string) (func(context.Context, plog.Logs) error, error) {
+	obs, err := receiverhelper.NewObsReport(receiverhelper.ObsReportSettings{
+		ReceiverID:             r.set.ID,
+		Transport:              transport,
+		ReceiverCreateSettings: r.set,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, ld plog.Logs) error {
+		n := ld.LogRecordCount()
+		ctx = obs.StartLogsOp(ctx)
+		err := r.next.ConsumeLogs(ctx, ld)
+		obs.EndLogsOp(ctx, format, n, err)
+		return err
+	}, nil
+}
+
+func (r *auditReceiver) Start(ctx context.Context, host component.Host) error {
+	if wh := r.cfg.webhook(); wh != nil {
+		if err := r.startWebhook(ctx, host, wh); err != nil {
+			return err
+		}
+	}
+	if r.cfg.File.HasValue() {
+		if err := r.startFile(ctx, host); err != nil {
+			return errors.Join(err, r.stopWebhook(ctx))
+		}
+	}
+	return nil
+}
+
+func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, cfg *WebhookConfig) error {
+	consume, err := r.consumer("http", formatWebhook)
+	if err != nil {
+		return err
+	}
+	h := newWebhookHandler(cfg, r.telemetry, consume)
+	if h.secret == nil {
+		r.set.Logger.Warn("The flipt_audit webhook has no signing_secret: requests are accepted without a signature check")
+	}
+	ln, err := cfg.ToListener(ctx)
+	if err != nil {
+		return err
+	}
+	r.server, err = cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, h, confighttp.WithErrorHandler(h.errorHandler))
+	if err != nil {
+		return errors.Join(err, ln.Close())
+	}
+	r.addr = ln.Addr()
+	r.set.Logger.Info("Flipt audit webhook listening",
+		zap.String("endpoint", ln.Addr().String()), zap.String("path", cfg.Path), zap.String("health_path", cfg.HealthPath))
+	r.served.Go(func() {
+		if err := r.server.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			componentstatus.ReportStatus(host, componentstatus.NewFatalErrorEvent(err))
+		}
+	})
+	return nil
+}
+
+// stopWebhook stops accepting and waits for requests in flight, so that no
+// sender is left without the answer for records already handed on.
+func (r *auditReceiver) stopWebhook(ctx context.Context) error {
+	if r.server == nil {
+		return nil
+	}
+	err := r.server.Shutdown(ctx)
+	r.served.Wait()
+	return err
+}
+
+func (r *auditReceiver) Shutdown(ctx context.Context) error {
+	err := errors.Join(r.stopWebhook(ctx), r.stopFile(ctx))
+	r.telemetry.Shutdown()
+	return err
+}

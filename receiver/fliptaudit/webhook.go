@@ -1,0 +1,200 @@
+package fliptaudit
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/metric"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
+)
+
+// Reasons a webhook request is refused, the reason attribute of the
+// requests_refused metric.
+const (
+	reasonSignature   = "signature"
+	reasonAuth        = "auth"
+	reasonMalformed   = "malformed"
+	reasonNotEvent    = "not_event"
+	reasonTooLarge    = "too_large"
+	reasonContentType = "content_type"
+	reasonMethod      = "method"
+	reasonDownstream  = "downstream"
+)
+
+// webhookHandler serves Flipt's webhook sink: one event per POST, plus JSON
+// arrays and NDJSON from other senders. It answers 200 only once the next
+// consumer has accepted every record of the request.
+type webhookHandler struct {
+	path, healthPath string
+	secret           []byte // nil: no signature check
+	dedup            *dedupWindow
+	telemetry        *metadata.TelemetryBuilder
+	// consume hands the decoded records on and returns the next consumer's
+	// error.
+	consume func(ctx context.Context, ld plog.Logs) error
+	now     func() time.Time
+}
+
+func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
+	h := &webhookHandler{
+		path:       cfg.Path,
+		healthPath: cfg.HealthPath,
+		telemetry:  tb,
+		consume:    consume,
+		now:        time.Now,
+	}
+	if cfg.SigningSecret != "" {
+		h.secret = []byte(cfg.SigningSecret)
+	}
+	if cfg.DedupWindow > 0 {
+		h.dedup = newDedupWindow(cfg.DedupWindow, cfg.DedupMaxEntries)
+	}
+	return h
+}
+
+func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case h.path:
+		h.serveEvents(w, r)
+	case h.healthPath:
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use GET")
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		_, _ = io.WriteString(w, "ok\n")
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
+		return
+	}
+	if !acceptedContentType(r.Header.Get("Content-Type")) {
+		h.refuse(w, r, http.StatusUnsupportedMediaType, reasonContentType,
+			"Content-Type must be application/json or application/x-ndjson")
+		return
+	}
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			h.refuse(w, r, http.StatusRequestEntityTooLarge, reasonTooLarge, tooLarge.Error())
+			return
+		}
+		h.refuse(w, r, http.StatusBadRequest, reasonMalformed, "reading body: "+err.Error())
+		return
+	}
+	if h.secret != nil && !validSignature(h.secret, body, r.Header.Get(signatureHeader)) {
+		h.refuse(w, r, http.StatusUnauthorized, reasonSignature, "missing or invalid "+signatureHeader)
+		return
+	}
+	var key [sha256.Size]byte
+	if h.dedup != nil {
+		if key = sha256.Sum256(body); h.dedup.seenRecently(key) {
+			h.telemetry.FliptAuditDuplicatesSuppressed.Add(r.Context(), 1)
+			w.WriteHeader(http.StatusOK)
+			return
+		}
+	}
+
+	ld, err := decodeWebhookBody(body, pcommon.NewTimestampFromTime(h.now()))
+	if err != nil {
+		reason := reasonMalformed
+		if errors.Is(err, auditevent.ErrNotEvent) {
+			reason = reasonNotEvent
+		}
+		h.refuse(w, r, http.StatusBadRequest, reason, err.Error())
+		return
+	}
+	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
+	if err := h.consume(r.Context(), ld); err != nil {
+		code, retryAfter := downstreamStatus(err)
+		if retryAfter != "" {
+			w.Header().Set("Retry-After", retryAfter)
+		}
+		h.refuse(w, r, code, reasonDownstream, "not accepted by the pipeline: "+err.Error())
+		return
+	}
+	if h.dedup != nil {
+		h.dedup.remember(key)
+	}
+	w.WriteHeader(http.StatusOK)
+}
+
+// decodeWebhookBody turns a request body into records, all or nothing.
+func decodeWebhookBody(body []byte, observed pcommon.Timestamp) (plog.Logs, error) {
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	_, err := auditevent.DecodeRecords(body, sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
+	return ld, err
+}
+
+// acceptedContentType accepts JSON (what Flipt sends) and NDJSON.
+func acceptedContentType(v string) bool {
+	mt, _, err := mime.ParseMediaType(v)
+	if err != nil {
+		return false
+	}
+	switch mt {
+	case "application/json", "application/x-ndjson", "application/ndjson", "application/jsonl":
+		return true
+	}
+	return false
+}
+
+// refuse answers an error with a one-line reason and counts it.
+func (h *webhookHandler) refuse(w http.ResponseWriter, r *http.Request, code int, reason, msg string) {
+	h.telemetry.FliptAuditRequestsRefused.Add(r.Context(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
+	writeReason(w, code, msg)
+}
+
+// errorHandler answers the errors confighttp raises before the handler
+// runs (authentication, undecodable Content-Encoding).
+func (h *webhookHandler) errorHandler(w http.ResponseWriter, r *http.Request, msg string, code int) {
+	reason := reasonMalformed
+	switch code {
+	case http.StatusUnauthorized:
+		reason = reasonAuth
+	case http.StatusRequestEntityTooLarge:
+		reason = reasonTooLarge
+	}
+	h.refuse(w, r, code, reason, msg)
+}
+
+func writeReason(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, oneLine(msg)+"\n")
+}
+
+// oneLine makes msg a single printable line of valid UTF-8.
+func oneLine(msg string) string {
+	msg = strings.ToValidUTF8(msg, "\uFFFD")
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, msg)
+}
+
+var sourceWebhook = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", auditevent.SourceWebhook)))
