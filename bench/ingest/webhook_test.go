@@ -57,4 +57,3 @@ func BenchmarkNDJSONBatches(b *testing.B) {
 		headers: map[string]string{loadgen.SignatureHeader: loadgen.Sign("s3cr3t", body.Bytes())}}, 2)
 	b.ReportMetric(float64(b.N*1000)/time.Since(start).Seconds(), "events/s")
 }
-
