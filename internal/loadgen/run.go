@@ -115,11 +115,6 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err := cfg.validate(); err != nil {
 		return Report{}, err
 	}
-	if cfg.Duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, cfg.Duration)
-		defer cancel()
-	}
 	var retries atomic.Int64
 	send, closeFn, err := newSender(cfg, &retries)
 	if err != nil {
@@ -130,12 +125,15 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	rec := newRecorder()
 	var next atomic.Int64
 	start := time.Now()
+	// The duration stops new requests; those in flight finish, so that
+	// every event the far end may have taken is counted as sent.
+	over := func() bool { return ctx.Err() != nil || cfg.Duration > 0 && time.Since(start) >= cfg.Duration }
 	var wg sync.WaitGroup
 	for range cfg.Concurrency {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for ctx.Err() == nil {
+			for !over() {
 				from := int(next.Add(int64(cfg.Batch))) - cfg.Batch
 				to := from + cfg.Batch
 				if cfg.Count > 0 {
@@ -145,9 +143,12 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 					to = min(to, cfg.Count)
 				}
 				if cfg.Rate > 0 { // pace: event `from` is due at start + from/rate
-					due := start.Add(time.Duration(float64(from) / cfg.Rate * float64(time.Second)))
+					offset := time.Duration(float64(from) / cfg.Rate * float64(time.Second))
+					if cfg.Duration > 0 && offset >= cfg.Duration {
+						return // due after the end: decided by the sequence, so sent events have no gaps
+					}
 					select {
-					case <-time.After(time.Until(due)):
+					case <-time.After(time.Until(start.Add(offset))):
 					case <-ctx.Done():
 						return
 					}
