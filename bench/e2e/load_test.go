@@ -104,15 +104,20 @@ func TestLoadDefaultPipeline(t *testing.T) {
 	}()
 	wg.Wait()
 
+	t.Logf("webhook: %d sent, %d acked, refused %v, %d transport errors; otlp: %d sent, %d acked, refused %v, %d transport errors",
+		res.Webhook.Sent, res.Webhook.Acked, res.Webhook.Refused, res.Webhook.Errors,
+		res.OTLP.Sent, res.OTLP.Acked, res.OTLP.Refused, res.OTLP.Errors)
+
 	// Everything acknowledged must reach the audit file exactly once.
 	col.WaitFor("acknowledged events in the audit file", func() bool {
-		data := []byte(e2etest.ReadFile(t, auditFile))
+		data := readAuditFiles(t, dir)
 		res.WebhookTally = loadgen.Verify(data, "w"+run, res.Webhook.Sent)
 		res.OTLPTally = loadgen.Verify(data, "o"+run, res.OTLP.Sent)
-		return len(res.WebhookTally.Missing) == 0 && len(res.OTLPTally.Missing) == 0
+		return onlyUnacked(res.WebhookTally.Missing, res.Webhook.Unacked) && onlyUnacked(res.OTLPTally.Missing, res.OTLP.Unacked)
 	})
 	cpu1, _ := cpuSeconds(pid)
 	res.PeakRSSMiB = float64(sampler.Stop()) / (1 << 20)
+	res.Webhook.Unacked, res.OTLP.Unacked = nil, nil // counted in the report; too long to print
 	res.CPUSeconds = cpu1 - cpu0
 	if events := res.Webhook.Acked + res.OTLP.Acked; events > 0 {
 		res.CPUMsPer1kEvts = res.CPUSeconds * 1000 / float64(events) * 1000
@@ -126,7 +131,37 @@ func TestLoadDefaultPipeline(t *testing.T) {
 		t.Errorf("not every event was acknowledged: webhook %d/%d, otlp %d/%d",
 			res.Webhook.Acked, res.Webhook.Sent, res.OTLP.Acked, res.OTLP.Sent)
 	}
-	if !res.WebhookTally.OK() || !res.OTLPTally.OK() {
+	if len(res.WebhookTally.Duplicates)+len(res.OTLPTally.Duplicates)+res.WebhookTally.Unexpected+res.OTLPTally.Unexpected > 0 {
 		t.Errorf("audit file: webhook %s; otlp %s", res.WebhookTally, res.OTLPTally)
 	}
+}
+
+// readAuditFiles reads the audit file and the copies rotation made of it
+// (audit_file rotates at 100 MB by default).
+func readAuditFiles(t *testing.T, dir string) []byte {
+	paths, err := filepath.Glob(filepath.Join(dir, "flipt-audit*.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var data []byte
+	for _, p := range paths {
+		data = append(data, e2etest.ReadFile(t, p)...)
+	}
+	return data
+}
+
+// onlyUnacked reports whether every missing event is one the collector
+// never acknowledged (refused, or cut off); an acknowledged event missing
+// from the file would be a loss.
+func onlyUnacked(missing, unacked []int) bool {
+	refused := make(map[int]bool, len(unacked))
+	for _, seq := range unacked {
+		refused[seq] = true
+	}
+	for _, seq := range missing {
+		if !refused[seq] {
+			return false
+		}
+	}
+	return true
 }

@@ -60,17 +60,19 @@ type Config struct {
 
 // Report is what a run did.
 type Report struct {
-	Mode         string      `json:"mode"`
-	Run          string      `json:"run"`
-	Requests     int         `json:"requests"`
-	Sent         int         `json:"events_sent"`
-	Acked        int         `json:"events_acked"`
-	Refused      map[int]int `json:"refused_requests_by_status,omitempty"`
-	Errors       int         `json:"transport_errors"`
-	Retries      int64       `json:"retries"`
-	Elapsed      float64     `json:"elapsed_s"`
-	EventsPerSec float64     `json:"acked_events_per_s"`
-	Latency      Latency     `json:"latency"`
+	Mode     string      `json:"mode"`
+	Run      string      `json:"run"`
+	Requests int         `json:"requests"`
+	Sent     int         `json:"events_sent"`
+	Acked    int         `json:"events_acked"`
+	Refused  map[int]int `json:"refused_requests_by_status,omitempty"`
+	// Unacked lists the sequence numbers of events not acknowledged.
+	Unacked      []int   `json:"unacked_events,omitempty"`
+	Errors       int     `json:"transport_errors"`
+	Retries      int64   `json:"retries"`
+	Elapsed      float64 `json:"elapsed_s"`
+	EventsPerSec float64 `json:"acked_events_per_s"`
+	Latency      Latency `json:"latency"`
 }
 
 func (c *Config) validate() error {
@@ -158,7 +160,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 				if ctx.Err() != nil && status == 0 {
 					return // cut off by the run's end, not a failure
 				}
-				rec.record(to-from, status, time.Since(t0))
+				rec.record(from, to, status, time.Since(t0))
 			}
 		}()
 	}
@@ -166,7 +168,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	elapsed := time.Since(start)
 	rep := Report{
 		Mode: cfg.Mode, Run: cfg.Run,
-		Requests: rec.requests, Sent: rec.sent, Acked: rec.acked, Refused: rec.refused, Errors: rec.errors,
+		Requests: rec.requests, Sent: rec.sent, Acked: rec.acked, Refused: rec.refused, Unacked: rec.unacked, Errors: rec.errors,
 		Retries: retries.Load(), Elapsed: elapsed.Seconds(),
 		EventsPerSec: float64(rec.acked) / elapsed.Seconds(), Latency: rec.latency(),
 	}

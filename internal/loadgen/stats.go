@@ -23,25 +23,30 @@ type recorder struct {
 	acked     int
 	errors    int
 	refused   map[int]int
+	unacked   []int
 }
 
 func newRecorder() *recorder { return &recorder{refused: map[int]int{}} }
 
-// record notes one request of n events: its final status (0 for a
-// transport error) and its latency including retries.
-func (r *recorder) record(n, status int, d time.Duration) {
+// record notes one request of the events [from, to): its final status (0
+// for a transport error) and its latency including retries.
+func (r *recorder) record(from, to, status int, d time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.requests++
-	r.sent += n
+	r.sent += to - from
 	r.latencies = append(r.latencies, d)
-	switch {
-	case status == 0:
+	if status >= 200 && status < 300 {
+		r.acked += to - from
+		return
+	}
+	if status == 0 {
 		r.errors++
-	case status >= 200 && status < 300:
-		r.acked += n
-	default:
+	} else {
 		r.refused[status]++
+	}
+	for seq := from; seq < to; seq++ {
+		r.unacked = append(r.unacked, seq)
 	}
 }
 
