@@ -131,7 +131,7 @@ func TestE2ESubcommands(t *testing.T) {
 	if err != nil {
 		t.Fatalf("components: %v\n%s", err, out)
 	}
-	for _, name := range []string{"otlp", "zipkin", "jaeger", "prometheus", "health_check", "file_storage", "memory_limiter"} {
+	for _, name := range []string{"otlp", "zipkin", "jaeger", "prometheus", "health_check", "file_storage", "memory_limiter", "basicauth"} {
 		if !strings.Contains(out, "name: "+name+"\n") {
 			t.Errorf("components does not list %s", name)
 		}

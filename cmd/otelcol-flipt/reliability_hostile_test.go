@@ -161,8 +161,8 @@ func TestReliabilityHostileInput(t *testing.T) {
 		{name: "no Content-Type", ctype: "-", body: []byte(badEvent()), want: 415},
 		{name: "multipart/form-data", ctype: "multipart/form-data; boundary=x", body: []byte(badEvent()), want: 415},
 		// Accepted, though odd: recorded here so a change is noticed.
-		{name: "duplicate keys: the last value is kept", body: []byte(strings.Replace(string(valid()),
-			`"payload":{`, `"payload":{"key":"lg-`+bad+`-dupfirst"},"payload":{`, 1)), want: 200},
+		{name: "duplicate keys", body: []byte(strings.Replace(badEvent(),
+			`"payload":{`, `"payload":{"key":"lg-`+bad+`-dupfirst"},"payload":{`, 1)), want: 400},
 		{name: "unknown extra field kept", body: []byte(strings.Replace(string(valid()), `{"version"`, `{"x-extra":[1,2],"version"`, 1)), want: 200},
 		{name: "no metadata, no payload", body: []byte(`{"version":"0.2","type":"flag","action":"deleted",` + ts + `,"status":"denied","x":"` + loadgen.EventKey(run, relNextKey(&nValid)) + `"}`), want: 200},
 		{name: "4 MB payload string, a valid event", body: []byte(strings.Replace(string(valid()), `"load`, `"`+strings.Repeat("y", 4<<20)+`load`, 1)), want: 200},

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -462,9 +463,8 @@ func relSelfSignedCert(t *testing.T, dir string) (certFile, keyFile string, pool
 	return certFile, keyFile, pool
 }
 
-// relTestAuthExtensions reports which server authenticator extensions the
-// distribution bundles (none at the time of writing: the webhook's own
-// protection is signing_secret, plus TLS).
+// relTestAuthExtensions checks that a server authenticator is bundled for
+// the webhook (basicauth; TestE2EWebhookBasicAuth shows it at work).
 func relTestAuthExtensions(t *testing.T) {
 	factories, err := components()
 	if err != nil {
@@ -478,4 +478,7 @@ func relTestAuthExtensions(t *testing.T) {
 	}
 	sort.Strings(auth)
 	t.Logf("RESULT auth extensions bundled: %v", auth)
+	if !slices.Contains(auth, "basicauth") {
+		t.Errorf("no basicauth extension bundled: %v", auth)
+	}
 }

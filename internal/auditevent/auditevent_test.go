@@ -211,6 +211,8 @@ func TestRejects(t *testing.T) {
 		{"lone surrogate", `{"version":"\ud800"}`, false, "surrogate"},
 		{"control char", "{\"version\":\"a\nb\"}", false, "control character"},
 		{"leading zero", `{"n":01}`, false, "invalid number"},
+		{"duplicate key", `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":{"a":1},"payload":{"a":2}}`, false, `duplicate key "payload"`},
+		{"nested duplicate key", `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":{"a":1,"b":{"c":1,"c":2}}}`, false, `duplicate key "c"`},
 		{"huge number", `{"n":1e999}`, false, "out of range"},
 		{"deep", `{"version":` + deep + `}`, false, "nested deeper"},
 		{"many members", many, false, "more than"},

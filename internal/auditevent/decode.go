@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
 
@@ -157,9 +158,13 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 			held = append(held, member{key, v})
 			continue
 		}
-		// A duplicate key keeps its first position and takes the last
-		// value, as encoding/json does.
-		if err := d.value(dst.PutEmpty(key), depth); err != nil {
+		// encoding/json would keep the last of two equal keys and other
+		// parsers the first; an audit record must not be read two ways.
+		v, existed := dst.GetOrPutEmpty(key)
+		if existed {
+			return d.fail("duplicate key %q", key)
+		}
+		if err := d.value(v, depth); err != nil {
 			return err
 		}
 	}
@@ -172,17 +177,12 @@ func (d *decoder) flushSorted(dst pcommon.Map, held []member) error {
 	if len(held) == 0 {
 		return nil
 	}
-	slices.SortStableFunc(held, func(a, b member) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(held, func(a, b member) int { return strings.Compare(a.key, b.key) })
 	dst.EnsureCapacity(len(held))
-	for _, m := range held {
+	for i, m := range held {
+		if i > 0 && held[i-1].key == m.key {
+			return d.fail("duplicate key %q", m.key)
+		}
 		m.val.MoveTo(dst.PutEmpty(m.key))
 	}
 	return nil

@@ -19,6 +19,9 @@ const (
 	defaultEndpoint   = "localhost:8088"
 	defaultPath       = "/flipt/audit"
 	defaultHealthPath = "/flipt/audit/health"
+	// Server read timeouts (confighttp leaves the body's unbounded).
+	defaultReadHeaderTimeout = 10 * time.Second
+	defaultReadTimeout       = 30 * time.Second
 	// defaultDedupMaxEntries bounds the memory of the duplicate window: about
 	// 100 bytes per remembered body.
 	defaultDedupMaxEntries = 10000
@@ -69,6 +72,10 @@ func createDefaultConfig() *Config {
 func defaultWebhookConfig() WebhookConfig {
 	server := confighttp.NewDefaultServerConfig()
 	server.NetAddr.Endpoint = defaultEndpoint
+	// Flipt sends small bodies at once; a sender that drips its request
+	// must not hold a connection open for minutes.
+	server.ReadHeaderTimeout = defaultReadHeaderTimeout
+	server.ReadTimeout = defaultReadTimeout
 	return WebhookConfig{
 		ServerConfig:    server,
 		Path:            defaultPath,

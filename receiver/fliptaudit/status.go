@@ -57,6 +57,17 @@ func isMemoryPressure(err error) bool {
 	return false
 }
 
+// downstreamMessage is the one-line reason sent with a downstream refusal.
+func downstreamMessage(code int) string {
+	switch code {
+	case http.StatusTooManyRequests:
+		return "not accepted: the collector is short of memory; retry later"
+	case http.StatusServiceUnavailable:
+		return "not accepted by the pipeline for now; retry later"
+	}
+	return "rejected by the pipeline; retrying will not help"
+}
+
 // chain yields err and every error it wraps, depth first.
 func chain(err error) func(yield func(error) bool) {
 	return func(yield func(error) bool) {

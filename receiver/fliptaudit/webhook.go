@@ -129,7 +129,9 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
-		h.refuse(w, r, code, reasonDownstream, "not accepted by the pipeline: "+err.Error())
+		// The pipeline's error can name files and hosts; the sender only
+		// needs to know whether to retry.
+		h.refuse(w, r, code, reasonDownstream, downstreamMessage(code))
 		return
 	}
 	if h.dedup != nil {

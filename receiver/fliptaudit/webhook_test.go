@@ -194,7 +194,7 @@ func TestWebhookStatusCodes(t *testing.T) {
 		{name: "bad ndjson line", contentType: "application/x-ndjson", body: []byte(string(event) + "\n{oops\n"), want: 400, reason: reasonMalformed, bodyHas: "event 1:"},
 		{name: "too large", body: event, maxBody: 100, want: 413, reason: reasonTooLarge},
 		{name: "retryable downstream", body: event, next: consumertest.NewErr(errors.New("queue is full")), want: 503, reason: reasonDownstream, header: [2]string{"Retry-After", "1"}},
-		{name: "permanent downstream", body: event, next: consumertest.NewErr(consumererror.NewPermanent(errors.New("bad data"))), want: 400, reason: reasonDownstream, bodyHas: "bad data"},
+		{name: "permanent downstream", body: event, next: consumertest.NewErr(consumererror.NewPermanent(errors.New("bad data"))), want: 400, reason: reasonDownstream, bodyHas: "retrying will not help"},
 		{name: "memory limiter", body: event, next: consumertest.NewErr(fmt.Errorf("wrapped: %w", memErr)), want: 429, reason: reasonDownstream, header: [2]string{"Retry-After", "5"}},
 		{name: "grpc resource exhausted", body: event, next: consumertest.NewErr(status.Error(codes.ResourceExhausted, "slow down")), want: 429, reason: reasonDownstream},
 		{name: "http 429 from exporter", body: event, next: consumertest.NewErr(consumererror.NewOTLPHTTPError(errors.New("throttled"), 429)), want: 429, reason: reasonDownstream},
@@ -242,6 +242,9 @@ func TestWebhookStatusCodes(t *testing.T) {
 			}
 			if !strings.Contains(resp.body, tt.bodyHas) {
 				t.Errorf("answer %q does not say %q", resp.body, tt.bodyHas)
+			}
+			if tt.next != nil && strings.Contains(resp.body, "bad data") {
+				t.Errorf("answer %q passes the pipeline's error on to the sender", resp.body)
 			}
 			if tt.want >= 400 && tt.want != 404 && strings.Count(strings.TrimSuffix(resp.body, "\n"), "\n") != 0 {
 				t.Errorf("reason is not one line: %q", resp.body)
