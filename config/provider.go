@@ -6,10 +6,39 @@ import (
 	"context"
 	_ "embed"
 	"fmt"
+	"os"
+	"regexp"
+	"strings"
 
 	"go.opentelemetry.io/collector/confmap"
 	"go.uber.org/zap"
 )
+
+// envDefault matches the ${env:NAME:-default} settings of default.yaml.
+var envDefault = regexp.MustCompile(`\$\{env:([A-Z0-9_]+):-([^}]*)\}`)
+
+// settingFields lists every environment setting of the default pipeline
+// with the value it takes, so the start log says where the collector
+// listens and writes. Secrets are only said to be set or not.
+func settingFields(lookup func(string) (string, bool)) []zap.Field {
+	var fields []zap.Field
+	seen := map[string]bool{}
+	for _, m := range envDefault.FindAllSubmatch(DefaultYAML, -1) {
+		name, value := string(m[1]), string(m[2])
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if v, ok := lookup(name); ok && v != "" {
+			value = v
+		}
+		if strings.Contains(name, "SECRET") {
+			value = map[bool]string{true: "set", false: "not set"}[value != ""]
+		}
+		fields = append(fields, zap.String(name, value))
+	}
+	return fields
+}
 
 // Scheme is the URI scheme of the provider; DefaultURI names the embedded
 // default pipeline.
@@ -43,8 +72,8 @@ func (p *provider) Retrieve(_ context.Context, uri string, _ confmap.WatcherFunc
 	if uri != DefaultURI {
 		return nil, fmt.Errorf("%q: the %q provider only serves %q", uri, Scheme, DefaultURI)
 	}
-	p.logger.Info("No --config given: running the embedded default Flipt pipeline (config/default.yaml). " +
-		"Listen addresses and paths follow the OTELCOL_FLIPT_* environment variables documented there.")
+	p.logger.Info("No --config given: running the embedded default Flipt pipeline (config/default.yaml)",
+		settingFields(os.LookupEnv)...)
 	return confmap.NewRetrievedFromYAML(DefaultYAML)
 }
 

@@ -67,7 +67,7 @@ func TestE2EDefaultPipeline(t *testing.T) {
 		t.Fatalf("OTLP/HTTP: %d %s", r.Status, r.Body)
 	}
 	// Where it listens and where it writes is in the log.
-	for _, s := range []string{env.grpc, env.http, env.webhook, filepath.Join(col.Dir, "flipt-audit.log")} {
+	for _, s := range []string{env.grpc, env.http, env.webhook, env.prom, env.health, filepath.Join(col.Dir, "flipt-audit.log")} {
 		col.WaitLog(s)
 	}
 
