@@ -3,7 +3,6 @@ package ingest
 import (
 	"bytes"
 	"io"
-	"net"
 	"net/http"
 	"slices"
 	"sync"
@@ -72,13 +71,4 @@ func drive(b *testing.B, req request, conns int) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
-}
-
-func freeAddr(b *testing.B) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }

@@ -23,6 +23,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
@@ -32,7 +33,7 @@ func BenchmarkIngest(b *testing.B) {
 	ev := fliptcapture.WebhookRequests(b, false)[3] // the flag with "Tom & Jerry <beta>"
 
 	b.Run("bare_net_http", func(b *testing.B) {
-		addr := freeAddr(b)
+		addr := e2etest.FreeAddr(b)
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
 			b.Fatal(err)
@@ -48,7 +49,7 @@ func BenchmarkIngest(b *testing.B) {
 	b.Run("otlp_receiver_logs_json", func(b *testing.B) {
 		f := otlpreceiver.NewFactory()
 		cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
-		addr := freeAddr(b)
+		addr := e2etest.FreeAddr(b)
 		cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
 		cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = addr
 		r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())

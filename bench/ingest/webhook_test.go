@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/loadgen"
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit"
 )
@@ -21,7 +22,7 @@ func startWebhook(b *testing.B, secret string) string {
 	f := fliptaudit.NewFactory()
 	cfg := f.CreateDefaultConfig().(*fliptaudit.Config)
 	wh := cfg.Webhook.GetOrInsertDefault()
-	wh.NetAddr.Endpoint = freeAddr(b)
+	wh.NetAddr.Endpoint = e2etest.FreeAddr(b)
 	wh.SigningSecret = configopaque.String(secret)
 	r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
 	if err != nil {

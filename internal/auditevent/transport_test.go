@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"slices"
 	"testing"
@@ -25,6 +24,7 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
@@ -109,15 +109,6 @@ func startReceiver(t *testing.T, f receiver.Factory, cfg any, sink *consumertest
 	t.Cleanup(func() { _ = r.Shutdown(context.Background()) })
 }
 
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
 func post(t *testing.T, url, contentType string, body []byte) {
 	resp, err := http.Post(url, contentType, bytes.NewReader(body))
 	if err != nil {
@@ -132,7 +123,7 @@ func post(t *testing.T, url, contentType string, body []byte) {
 func TestAuditEventsSurviveZipkin(t *testing.T) {
 	f := zipkinreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*zipkinreceiver.Config)
-	cfg.NetAddr.Endpoint = freeAddr(t)
+	cfg.NetAddr.Endpoint = e2etest.FreeAddr(t)
 	sink := &consumertest.TracesSink{}
 	startReceiver(t, f, cfg, sink)
 
@@ -166,7 +157,7 @@ func TestAuditEventsSurviveZipkin(t *testing.T) {
 func TestAuditEventsSurviveJaeger(t *testing.T) {
 	f := jaegerreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*jaegerreceiver.Config)
-	addr := freeAddr(t)
+	addr := e2etest.FreeAddr(t)
 	cfg.GRPC = configoptional.None[configgrpc.ServerConfig]()
 	cfg.ThriftBinaryUDP = configoptional.None[jaegerreceiver.ProtocolUDP]()
 	cfg.ThriftCompactUDP = configoptional.None[jaegerreceiver.ProtocolUDP]()
@@ -209,7 +200,7 @@ func TestAuditEventsSurviveJaeger(t *testing.T) {
 func TestZipkinRefusesAnnotationsWithPipes(t *testing.T) {
 	f := zipkinreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*zipkinreceiver.Config)
-	cfg.NetAddr.Endpoint = freeAddr(t)
+	cfg.NetAddr.Endpoint = e2etest.FreeAddr(t)
 	sink := &consumertest.TracesSink{}
 	startReceiver(t, f, cfg, sink)
 	value := `event: {"flipt.event.payload":"{\"description\":\"a|b|c\"}","flipt.event.version":"0.2"}`

@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/receivertest"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 )
 
 // webhookSink is a loopback server that checks signatures, decodes every
@@ -127,7 +128,7 @@ func TestFliptRetry(t *testing.T) {
 func TestOTLP(t *testing.T) {
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
-	grpcAddr, httpAddr := freeAddr(t), freeAddr(t)
+	grpcAddr, httpAddr := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	cfg.Protocols.GRPC.GetOrInsertDefault().NetAddr.Endpoint = grpcAddr
 	cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = httpAddr
 	sink := &consumertest.TracesSink{}
@@ -172,15 +173,6 @@ func TestOTLP(t *testing.T) {
 			t.Fatalf("%s: %d audit events, %d sql spans", mode, events, misses)
 		}
 	}
-}
-
-func freeAddr(t *testing.T) string {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
 }
 
 func TestBoundedAndPaced(t *testing.T) {

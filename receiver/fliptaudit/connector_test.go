@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/receiver/otlpreceiver"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
 )
@@ -142,7 +143,7 @@ func TestConnectorBehindOTLPReceiver(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	c, _ := startConnector(t, sink)
 
-	addr := freeAddr(t)
+	addr := e2etest.FreeAddr(t)
 	f := otlpreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
 	cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()

@@ -24,6 +24,7 @@ import (
 
 	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
@@ -46,7 +47,7 @@ func readmeExample(t *testing.T) []byte {
 // requests and trace exports come out as Flipt's own audit.log lines.
 func TestREADMEExample(t *testing.T) {
 	dir := t.TempDir()
-	webhook, otlp := freeAddr(t), freeAddr(t)
+	webhook, otlp := e2etest.FreeAddr(t), e2etest.FreeAddr(t)
 	webhookLog, spansLog := filepath.Join(dir, "webhook.log"), filepath.Join(dir, "spans.log")
 	override := "receivers:\n" +
 		"  flipt_audit: {webhook: {endpoint: " + webhook + "}}\n" +

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
@@ -68,15 +67,6 @@ type response struct {
 
 // freeAddr is a loopback address that was free a moment ago, for
 // components whose bound address cannot be read back.
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
 
 // startTracesReceiver starts a traces receiver from its factory in front of
 // next, stopped at cleanup.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/jaegerreceiver"
 
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
@@ -70,7 +71,7 @@ func TestConnectorBehindJaegerReceiver(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	c, _ := startConnector(t, sink)
 
-	addr := freeAddr(t)
+	addr := e2etest.FreeAddr(t)
 	f := jaegerreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*jaegerreceiver.Config)
 	server := confighttp.NewDefaultServerConfig()

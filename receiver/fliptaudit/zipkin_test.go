@@ -13,6 +13,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/zipkinreceiver"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
@@ -79,7 +80,7 @@ func TestConnectorBehindZipkinReceiver(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	c, _ := startConnector(t, sink)
 
-	addr := freeAddr(t)
+	addr := e2etest.FreeAddr(t)
 	f := zipkinreceiver.NewFactory()
 	cfg := f.CreateDefaultConfig().(*zipkinreceiver.Config)
 	cfg.NetAddr.Endpoint = addr
