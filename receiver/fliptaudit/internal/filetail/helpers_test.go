@@ -31,7 +31,7 @@ type host map[component.ID]component.Component
 func (h host) GetExtensions() map[component.ID]component.Component { return h }
 
 // newFileStorage starts contrib's file_storage extension in a temp dir.
-func newFileStorage(t *testing.T) storage.Extension {
+func newFileStorage(t testing.TB) storage.Extension {
 	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
