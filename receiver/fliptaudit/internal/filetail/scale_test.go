@@ -190,3 +190,29 @@ func TestMaxConcurrentFilesIsValidated(t *testing.T) {
 	tl := New(&cfg, componenttest.NewNopTelemetrySettings(), receiverID, nil, nil)
 	require.ErrorContains(t, tl.Start(t.Context(), host{}), "max_concurrent_files: must be positive")
 }
+
+// With the bound reached, the pool closes files it can reopen by path,
+// never one rotated away whose writer still writes to it: its lines
+// written after the rename arrive too.
+func TestRotatedFileKeepsItsDescriptorWhenTheBoundIsReached(t *testing.T) {
+	lines, want := captured(t)
+	dir := t.TempDir()
+	z := filepath.Join(dir, "z.log") // read after a.log and b.log in a poll
+	r := start(t, Config{Include: []string{filepath.Join(dir, "*.log")}, MaxConcurrentFiles: 2}, nil, nil)
+	w, err := os.OpenFile(z, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
+	require.NoError(t, err)
+	defer w.Close()
+	_, err = w.Write(joinLines(lines[:10]...))
+	require.NoError(t, err)
+	r.waitRecords(t, 10)
+
+	require.NoError(t, os.Rename(z, filepath.Join(dir, "z.old")))
+	_, err = w.Write(joinLines(lines[10:20]...))
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "a.log"), joinLines(lines[20:35]...), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "b.log"), joinLines(lines[35:]...), 0o600))
+	r.waitRecords(t, len(lines))
+	r.waitPolls(t, 3)
+	assert.Equal(t, countByContent(want), countByContent(r.sink.lines()))
+	assert.LessOrEqual(t, r.pool.peak.Load(), int64(2))
+}

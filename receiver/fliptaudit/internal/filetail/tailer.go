@@ -205,15 +205,20 @@ func (t *Tailer) poll(ctx context.Context) (refused bool) {
 		t.firstPoll, t.known = false, nil
 	}
 	now := time.Now()
-	for _, fl := range t.sortedFiles() {
-		fi, seen := found[fl.id]
+	files := t.sortedFiles()
+	// Every file is marked found or missing before any is read, so the
+	// pool never closes a file that was rotated away since the last poll.
+	for _, fl := range files {
+		_, seen := found[fl.id]
 		switch {
 		case seen:
 			fl.missing = time.Time{}
 		case fl.missing.IsZero():
 			fl.missing = now
 		}
-		read, err := t.visit(ctx, fl, fi)
+	}
+	for _, fl := range files {
+		read, err := t.visit(ctx, fl, found[fl.id])
 		if err != nil {
 			refused = true
 			break
@@ -283,11 +288,11 @@ func (t *Tailer) markDirty(fl *file) {
 // deletes those of forgotten files, in one storage batch: its cost follows
 // what changed, not how many files are known.
 func (t *Tailer) save(ctx context.Context) error {
-	if t.client == nil {
-		t.dirty, t.deletes = t.dirty[:0], t.deletes[:0]
+	if len(t.dirty) == 0 && len(t.deletes) == 0 && !t.legacy {
 		return nil
 	}
-	if len(t.dirty) == 0 && len(t.deletes) == 0 && !t.legacy {
+	if t.client == nil {
+		t.saved()
 		return nil
 	}
 	ops := make([]*storage.Operation, 0, len(t.deletes)+len(t.dirty)+2)
@@ -313,12 +318,16 @@ func (t *Tailer) save(ctx context.Context) error {
 		return err
 	}
 	t.opts.storeWrites(int64(len(ops)))
+	t.saved()
+	return nil
+}
+
+func (t *Tailer) saved() {
 	for _, fl := range t.dirty {
 		fl.dirty = false
 	}
 	t.dirty, t.deletes = t.dirty[:0], t.deletes[:0]
 	t.alloc.grown, t.legacy = false, false
-	return nil
 }
 
 func (t *Tailer) saveOrWarn(ctx context.Context) {
