@@ -113,3 +113,41 @@ func BenchmarkCheckpointCost(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIdlePoll is one poll of n files with nothing new: a glob, one
+// stat per file, no descriptor opened.
+//
+//	go test -run '^$' -bench IdlePoll ./receiver/fliptaudit/internal/filetail/
+func BenchmarkIdlePoll(b *testing.B) {
+	line := fliptcapture.Lines(b, "audit.log")[0]
+	for _, n := range []int{500, 4000, 21000} {
+		b.Run(fmt.Sprintf("files=%d", n), func(b *testing.B) {
+			dir := b.TempDir()
+			for i := range n {
+				if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("audit-%05d.log", i)), append(line, '\n'), 0o600); err != nil {
+					b.Fatal(err)
+				}
+			}
+			cfg := NewDefaultConfig()
+			cfg.Include = []string{filepath.Join(dir, "*.log")}
+			var got atomic.Int64
+			tl := New(&cfg, componenttest.NewNopTelemetrySettings(), receiverID, func(_ context.Context, ld plog.Logs) error {
+				got.Add(int64(ld.LogRecordCount()))
+				return nil
+			}, nil)
+			tl.firstPoll, tl.known = true, map[fileID]stored{}
+			defer tl.pool.closeAll()
+			tl.poll(context.Background())
+			if got.Load() != int64(n) {
+				b.Fatalf("%d of %d records", got.Load(), n)
+			}
+			opened := tl.pool.peak.Load()
+			for b.Loop() {
+				tl.poll(context.Background())
+			}
+			if tl.pool.peak.Load() != opened || got.Load() != int64(n) {
+				b.Fatal("an idle poll opened or read something")
+			}
+		})
+	}
+}
