@@ -65,7 +65,7 @@ func TestConfigFull(t *testing.T) {
 	}
 	f := cfg.File.Get()
 	if f == nil || f.Include[0] != "/var/log/flipt/audit*.log" || f.StartAt != "end" || f.PollInterval != time.Second ||
-		f.MaxBatchLines != 100 || f.Storage == nil || f.Storage.String() != "file_storage" || len(f.Exclude) != 1 {
+		f.MaxBatchLines != 100 || f.MaxConcurrentFiles != 64 || f.Storage == nil || f.Storage.String() != "file_storage" || len(f.Exclude) != 1 {
 		t.Errorf("file %+v", f)
 	}
 }
@@ -78,7 +78,7 @@ func TestConfigSections(t *testing.T) {
 	if cfg.webhook() != nil {
 		t.Error("a file-only receiver also listens")
 	}
-	if f := cfg.File.Get(); f.PollInterval != 200*time.Millisecond || f.StartAt != "beginning" {
+	if f := cfg.File.Get(); f.PollInterval != 200*time.Millisecond || f.StartAt != "beginning" || f.MaxConcurrentFiles != 256 {
 		t.Errorf("file defaults %+v", f)
 	}
 	cfg, err = loadConfig(t, "empty_webhook")
@@ -96,7 +96,7 @@ func TestConfigInvalid(t *testing.T) {
 		"bad_dedup":             {"webhook::dedup_window"},
 		"bad_dedup_entries":     {"webhook::dedup_max_entries"},
 		"same_paths":            {"webhook::health_path"},
-		"bad_file":              {"include", "start_at"},
+		"bad_file":              {"include", "start_at", "max_concurrent_files"},
 		"bad_file_with_webhook": {"include[0]"},
 	} {
 		_, err := loadConfig(t, name)

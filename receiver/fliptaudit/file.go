@@ -34,7 +34,16 @@ func (r *auditReceiver) startFile(ctx context.Context, host component.Host) erro
 	onSkip := func(string, int, error) {
 		r.telemetry.FliptAuditFileLinesSkipped.Add(context.Background(), 1)
 	}
-	t := filetail.New(r.cfg.File.Get(), r.set.TelemetrySettings, r.set.ID, counted, onSkip)
+	// Counted in the tailer's goroutine, not per event: a change of the
+	// open files, and one storage batch.
+	openFiles := func(delta int64) {
+		r.telemetry.FliptAuditFileOpen.Add(context.Background(), delta)
+	}
+	writes := func(n int64) {
+		r.telemetry.FliptAuditFileCheckpointWrites.Add(context.Background(), n)
+	}
+	t := filetail.New(r.cfg.File.Get(), r.set.TelemetrySettings, r.set.ID, counted, onSkip,
+		filetail.WithOpenFiles(openFiles), filetail.WithCheckpointWrites(writes))
 	if err := t.Start(ctx, host); err != nil {
 		return err
 	}

@@ -50,6 +50,7 @@ func (t *Tailer) drain(ctx context.Context, fl *file) (read bool, err error) {
 		fl.offset, fl.line, read = end, line, true
 		// The batch was accepted: its checkpoint is saved even if Shutdown
 		// has begun.
+		t.markDirty(fl)
 		t.saveOrWarn(context.WithoutCancel(ctx))
 	}
 	return read, nil
@@ -70,14 +71,16 @@ func (t *Tailer) checkStart(fl *file, size int64) error {
 		t.set.Logger.Warn("File was truncated or rewritten; reading it again from the start",
 			zap.String("path", fl.path), zap.Int64("offset", fl.offset), zap.Int64("size", size))
 		fl.restart()
-		fl.fp, t.dirty = fingerprint{}, true
+		fl.fp = fingerprint{}
+		t.markDirty(fl)
 	}
 	if fl.fp.Len < fingerprintSize && size > fl.fp.Len {
 		fp, err := readFingerprint(fl.f, size)
 		if err != nil {
 			return err
 		}
-		fl.fp, t.dirty = fp, true
+		fl.fp = fp
+		t.markDirty(fl)
 	}
 	return nil
 }

@@ -31,6 +31,12 @@ type Config struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// MaxBatchLines is the most lines read into one consume call.
 	MaxBatchLines int `mapstructure:"max_batch_lines"`
+	// MaxConcurrentFiles bounds the files held open at once. Beyond it the
+	// least recently read file is closed, to be reopened by its path when
+	// it grows, so the descriptors left to the rest of the collector (the
+	// webhook's connections among them) do not depend on how many files
+	// include matches.
+	MaxConcurrentFiles int `mapstructure:"max_concurrent_files"`
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// read position of each file across restarts. Without it a restart
 	// reads the files again from the beginning (or skips to the end with
@@ -38,12 +44,18 @@ type Config struct {
 	Storage *component.ID `mapstructure:"storage"`
 }
 
-// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines.
+// DefaultMaxConcurrentFiles leaves most of a 1024-descriptor limit to the
+// rest of the collector.
+const DefaultMaxConcurrentFiles = 256
+
+// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines, 256
+// open files.
 func NewDefaultConfig() Config {
 	return Config{
-		StartAt:       StartAtBeginning,
-		PollInterval:  200 * time.Millisecond,
-		MaxBatchLines: 1000,
+		StartAt:            StartAtBeginning,
+		PollInterval:       200 * time.Millisecond,
+		MaxBatchLines:      1000,
+		MaxConcurrentFiles: DefaultMaxConcurrentFiles,
 	}
 }
 
@@ -65,6 +77,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchLines <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_lines: must be positive, got %d", c.MaxBatchLines))
+	}
+	if c.MaxConcurrentFiles <= 0 {
+		errs = append(errs, fmt.Errorf("max_concurrent_files: must be positive, got %d", c.MaxConcurrentFiles))
 	}
 	return errors.Join(errs...)
 }

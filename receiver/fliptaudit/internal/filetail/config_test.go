@@ -14,6 +14,7 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, StartAtBeginning, cfg.StartAt)
 	assert.Equal(t, 200*time.Millisecond, cfg.PollInterval)
 	assert.Equal(t, 1000, cfg.MaxBatchLines)
+	assert.Equal(t, 256, cfg.MaxConcurrentFiles)
 	assert.Nil(t, cfg.Storage)
 	require.NoError(t, componenttest.CheckConfigStruct(&cfg))
 	require.ErrorContains(t, cfg.Validate(), "include:", "include is required")
@@ -32,6 +33,7 @@ func TestValidateNamesTheField(t *testing.T) {
 		"start_at":      {func(c *Config) { c.StartAt = "middle" }, "start_at:"},
 		"poll_interval": {func(c *Config) { c.PollInterval = 0 }, "poll_interval:"},
 		"batch":         {func(c *Config) { c.MaxBatchLines = -1 }, "max_batch_lines:"},
+		"open files":    {func(c *Config) { c.MaxConcurrentFiles = 0 }, "max_concurrent_files: must be positive"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			cfg := NewDefaultConfig()

@@ -42,80 +42,95 @@ func (t *Tailer) excluded(paths ...string) bool {
 	return false
 }
 
-// track makes sure the file at path is tracked and returns its identity.
-func (t *Tailer) track(path string) (fileID, bool) {
-	if fi, err := os.Stat(path); err != nil || !fi.Mode().IsRegular() {
-		return fileID{}, false
-	} else if fl, ok := t.files[idOf(path, fi)]; ok {
-		t.renamed(fl, path)
-		return fl.id, true
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.warn("open:"+path, "Cannot open file", err, zap.String("path", path))
-		return fileID{}, false
-	}
-	fl, err := t.open(f, path)
-	if err != nil {
-		_ = f.Close()
-		t.warn("open:"+path, "Cannot read file", err, zap.String("path", path))
-		return fileID{}, false
-	}
-	t.clearWarning("open:" + path)
-	return fl.id, true
-}
-
-// open starts tracking an opened file, from its checkpoint if it has one.
-func (t *Tailer) open(f *os.File, path string) (*file, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
-	}
+// track makes sure the file at path, as stat found it, is tracked. A file
+// seen for the first time is only noted: it is opened when its turn to be
+// read comes, so finding many files opens none of them.
+func (t *Tailer) track(path string, fi os.FileInfo) *file {
 	id := idOf(path, fi)
-	if fl, ok := t.files[id]; ok { // renamed between Stat and Open
-		_ = f.Close()
+	if fl, ok := t.files[id]; ok {
 		t.renamed(fl, path)
-		return fl, nil
+		return fl
 	}
-	fp, err := readFingerprint(f, fi.Size())
-	if err != nil {
-		return nil, err
-	}
-	fl := &file{f: f, id: id, path: path, fp: fp, idleSize: -1}
+	fl := &file{id: id, path: path, slot: -1, idleSize: -1, atEnd: t.firstPoll && t.startAtEnd}
 	if c, ok := t.known[id]; ok {
 		delete(t.known, id)
-		// A different start means the inode now holds another file.
-		if same, err := c.fingerprint().matches(f); err != nil {
-			return nil, err
-		} else if same {
-			fl.offset, fl.line = c.Offset, c.Line
+		fl.resume(c.checkpoint, c.slot)
+		if c.slot < 0 || c.Path != path {
+			t.markDirty(fl)
 		}
-	} else if t.firstPoll && t.startAtEnd {
+	}
+	t.files[id] = fl
+	return fl
+}
+
+// prepare checks the start of a file opened for the first time: a stored
+// position applies only if the file still starts with the same bytes (an
+// inode is reused once its file is deleted); start_at end skips to the
+// end of its last complete line.
+func (t *Tailer) prepare(fl *file, size int64) error {
+	before := fl.checkpoint()
+	switch {
+	case fl.verify:
+		same, err := fl.fp.matches(fl.f)
+		if err != nil {
+			return err
+		}
+		if !same {
+			fl.restart()
+			fl.fp = fingerprint{}
+		}
+	case fl.atEnd:
 		end, line, _, err := t.lines.scan(fl, math.MaxInt, func(int64, []byte, error) {})
 		if err != nil {
-			return nil, err
+			return err
 		}
 		fl.offset, fl.line = end, line
 	}
-	t.files[id] = fl
-	t.dirty = true
-	return fl, nil
+	if fl.fp.Len == 0 {
+		fp, err := readFingerprint(fl.f, size)
+		if err != nil {
+			return err
+		}
+		fl.fp = fp
+	}
+	fl.ready, fl.verify = true, false
+	if fl.slot < 0 || !fl.checkpoint().equal(before) {
+		t.markDirty(fl)
+	}
+	return nil
 }
 
 func (t *Tailer) renamed(fl *file, path string) {
 	if fl.path != path {
-		fl.path, t.dirty = path, true
+		fl.path = path
+		t.markDirty(fl)
 	}
 }
 
-// forget stops tracking a file that is gone and idle.
+// forget stops tracking a file that is gone and idle, and deletes its
+// checkpoint.
 func (t *Tailer) forget(fl *file) {
-	if fi, err := fl.f.Stat(); err == nil && fi.Size() > fl.offset {
+	size := fl.idleSize
+	if fl.f != nil {
+		if fi, err := fl.f.Stat(); err == nil {
+			size = fi.Size()
+		}
+	}
+	if size > fl.offset {
 		t.skip(fl, fl.line+1, ErrTornLine)
 	}
-	_ = fl.f.Close()
+	t.pool.close(fl)
 	delete(t.files, fl.id)
-	t.dirty = true
+	if fl.slot >= 0 {
+		t.deletes = append(t.deletes, fl.slot)
+		t.alloc.free = append(t.alloc.free, fl.slot)
+		fl.slot = -1
+	}
+}
+
+// warnUnreadable logs once per path that a file could not be opened.
+func (t *Tailer) warnUnreadable(fl *file, err error) {
+	t.warn("open:"+fl.path, "Cannot open file", err, zap.String("path", fl.path))
 }
 
 func (t *Tailer) sortedFiles() []*file {

@@ -7,6 +7,17 @@
 // fsnotify: it is simple, works on every file system (including network
 // and container mounts) and costs one stat per file per poll.
 //
+// Descriptors. Finding a file opens nothing: a file is opened when stat
+// shows it changed (or when it is first seen, to check its start), and
+// stays open while it is among the max_concurrent_files most recently
+// read. Beyond that the least recently read file that include still finds
+// is closed, to be reopened by its path when it changes; a file rotated
+// away is never closed that way, since its descriptor is the only way left
+// to read it. So the tailer never holds more than max_concurrent_files
+// descriptors however many files include matches, and the rest of the
+// process (the webhook's connections) keeps its own. When include matches
+// more files than the bound, one warning says so.
+//
 // Identity. A file is known by its device and inode, so a renamed file is
 // still the same file, plus a SHA-256 fingerprint of its first bytes (up to
 // 1 KiB, extended as a young file grows). The fingerprint tells a new file
@@ -15,9 +26,12 @@
 // for the inode.
 //
 // Checkpoints. With a storage extension, the tailer stores for each file
-// its identity, path, read offset and line count. A checkpoint only ever
-// covers lines the consumer accepted (or skipped lines): it is saved after
-// the consumer returned nil for a batch. A refused batch is read again at
+// its identity, path, read offset and line count, each file under its own
+// key (a slot, with an index of how many slots exist), so a save writes
+// the files that changed and nothing else, in one storage batch.
+// Checkpoints of the earlier single-value layout are read once and
+// replaced. A checkpoint only ever covers lines the consumer accepted (or
+// skipped lines): it is saved after the consumer returned nil for a batch. A refused batch is read again at
 // the next poll, with a back-off doubling from poll_interval up to 5 s,
 // so nothing is lost and nothing is skipped. After a clean Shutdown a
 // restart resumes exactly where the previous run stopped: every line is
@@ -40,7 +54,11 @@
 // the offset read, or whose first bytes changed, is read again from the
 // start and a warning is logged; exclude the copies (e.g. `*.log.1`) so
 // they are not read twice. Rotation while the collector is down is followed
-// only for renamed files that still match include.
+// only for renamed files that still match include, and so is rotation of
+// a file the pool had closed (more files than max_concurrent_files): the
+// lines such a file received before it was renamed out of include, and
+// not yet read, are not found again. Include the rotated names (e.g.
+// `audit.log*`) to have them read.
 //
 // Lines. Only complete lines are decoded: a last line without its newline
 // waits for it, and at Shutdown stays unread, to be resumed after a restart.

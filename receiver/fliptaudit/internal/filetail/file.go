@@ -1,17 +1,31 @@
 package filetail
 
 import (
+	"bytes"
+	"container/list"
 	"os"
 	"time"
 )
 
-// file is one tailed file. It is kept open so a file renamed or deleted by
-// rotation can still be read to its end.
+// file is one tailed file. Its descriptor is held while it is among the
+// max_concurrent_files most recently read files, or while it is rotated
+// away (then the descriptor is the only way to read it to its end).
 type file struct {
-	f    *os.File
+	f    *os.File      // nil while closed
+	elem *list.Element // its place in the pool while open
 	id   fileID
 	path string
 	fp   fingerprint
+	// ready is set once the file was opened and its start checked: a
+	// stored position applies only if verify finds the same first bytes.
+	ready, verify bool
+	// atEnd: start_at end applies (present at the first poll, no
+	// checkpoints at all).
+	atEnd bool
+	// slot is the storage slot of its checkpoint, -1 before the first
+	// save; dirty means the stored checkpoint is out of date.
+	slot  int
+	dirty bool
 	// offset and line are the committed position: the bytes before offset
 	// (line lines) were accepted by the consumer or skipped.
 	offset int64
@@ -45,7 +59,18 @@ func (fl *file) checkpoint() checkpoint {
 	}
 }
 
+// resume takes a stored position, to be verified when the file is opened.
+func (fl *file) resume(c checkpoint, slot int) {
+	fl.slot, fl.verify = slot, true
+	fl.fp, fl.offset, fl.line = c.fingerprint(), c.Offset, c.Line
+}
+
 // idle tells whether fi shows fl unchanged since no complete line was left.
 func (fl *file) idle(fi os.FileInfo) bool {
 	return fi.Size() == fl.idleSize && fi.ModTime().Equal(fl.idleMod)
+}
+
+func (c checkpoint) equal(o checkpoint) bool {
+	return c.Path == o.Path && c.Dev == o.Dev && c.Ino == o.Ino && c.FPLen == o.FPLen &&
+		bytes.Equal(c.FP, o.FP) && c.Offset == o.Offset && c.Line == o.Line
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type host map[component.ID]component.Component
 func (h host) GetExtensions() map[component.ID]component.Component { return h }
 
 // newFileStorage starts contrib's file_storage extension in a temp dir.
-func newFileStorage(t *testing.T) storage.Extension {
+func newFileStorage(t testing.TB) storage.Extension {
 	t.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
@@ -45,12 +46,13 @@ func newFileStorage(t *testing.T) storage.Extension {
 }
 
 // spyStorage passes everything to a real storage extension and keeps the
-// checkpoints last saved, so tests can see what was stored when.
+// checkpoints as last written, so tests can see what was stored when, and
+// counts the values written.
 type spyStorage struct {
 	storage.Extension
-	mu    sync.Mutex
-	saved checkpointDoc
-	sets  int
+	mu     sync.Mutex
+	saved  map[string]checkpoint // by slot key
+	writes int                   // values set or deleted
 }
 
 func (s *spyStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
@@ -58,14 +60,16 @@ func (s *spyStorage) GetClient(ctx context.Context, kind component.Kind, id comp
 	return &spyClient{Client: c, spy: s}, err
 }
 
+// offsets returns the stored offset of each file by path, and how many
+// values were written so far.
 func (s *spyStorage) offsets() (map[string]int64, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := map[string]int64{}
-	for _, c := range s.saved.Files {
+	for _, c := range s.saved {
 		out[c.Path] = c.Offset
 	}
-	return out, s.sets
+	return out, s.writes
 }
 
 type spyClient struct {
@@ -74,13 +78,38 @@ type spyClient struct {
 }
 
 func (c *spyClient) Set(ctx context.Context, key string, value []byte) error {
-	if err := c.Client.Set(ctx, key, value); err != nil {
+	return c.Batch(ctx, storage.SetOperation(key, value))
+}
+
+func (c *spyClient) Delete(ctx context.Context, key string) error {
+	return c.Batch(ctx, storage.DeleteOperation(key))
+}
+
+func (c *spyClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	if err := c.Client.Batch(ctx, ops...); err != nil {
 		return err
 	}
 	c.spy.mu.Lock()
 	defer c.spy.mu.Unlock()
-	c.spy.sets++
-	return json.Unmarshal(value, &c.spy.saved)
+	if c.spy.saved == nil {
+		c.spy.saved = map[string]checkpoint{}
+	}
+	for _, op := range ops {
+		switch {
+		case op.Type == storage.Get:
+			continue
+		case op.Type == storage.Delete:
+			delete(c.spy.saved, op.Key)
+		case strings.HasPrefix(op.Key, slotKeyPrefix):
+			var cp checkpoint
+			if err := json.Unmarshal(op.Value, &cp); err != nil {
+				return err
+			}
+			c.spy.saved[op.Key] = cp
+		}
+		c.spy.writes++
+	}
+	return nil
 }
 
 // record is what a test sees of a consumed record.
@@ -203,6 +232,9 @@ func start(t *testing.T, cfg Config, h host, s *sink, opts ...func(*Tailer)) *ru
 	}
 	if cfg.StartAt == "" {
 		cfg.StartAt = StartAtBeginning
+	}
+	if cfg.MaxConcurrentFiles == 0 {
+		cfg.MaxConcurrentFiles = DefaultMaxConcurrentFiles
 	}
 	if s == nil {
 		s = &sink{}

@@ -3,6 +3,7 @@ package filetail
 import (
 	"context"
 	"errors"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +36,7 @@ type Tailer struct {
 	id      component.ID
 	consume func(context.Context, plog.Logs) error
 	onSkip  func(path string, line int, err error)
+	opts    options
 
 	mu      sync.Mutex // guards the lifecycle fields below
 	cancel  context.CancelFunc
@@ -44,28 +46,57 @@ type Tailer struct {
 	// Owned by the run goroutine, and by Shutdown once it has ended.
 	client     storage.Client
 	files      map[fileID]*file
-	known      map[fileID]checkpoint // stored, not yet matched to a file
+	pool       *pool
+	known      map[fileID]stored // stored, not yet matched to a file
+	alloc      slots
+	legacy     bool    // the version 1 value is still stored
+	dirty      []*file // files whose checkpoint is out of date
+	deletes    []int   // slots of forgotten files
 	firstPoll  bool
 	startAtEnd bool
 	lines      lineReader
 	warned     map[string]string
-	dirty      bool
+	warnedMany bool
 	// forgetAfter is the package constant, shortened by tests.
 	forgetAfter time.Duration
 
 	polls atomic.Int64 // completed polls, for tests
 }
 
+// Option adds an observer to a Tailer.
+type Option func(*options)
+
+type options struct {
+	openFiles   func(delta int64)
+	storeWrites func(n int64)
+}
+
+// WithOpenFiles reports each change of the number of files held open.
+func WithOpenFiles(fn func(delta int64)) Option {
+	return func(o *options) { o.openFiles = fn }
+}
+
+// WithCheckpointWrites reports the checkpoint values written to (or
+// deleted from) storage.
+func WithCheckpointWrites(fn func(n int64)) Option {
+	return func(o *options) { o.storeWrites = fn }
+}
+
 // New returns a tailer; nothing happens until Start. onSkip, which may be
 // nil, is called once for each line that is skipped (not an audit event,
 // malformed, or too long) with the file's path and the 1-based line number.
-func New(cfg *Config, set component.TelemetrySettings, id component.ID, consume func(ctx context.Context, ld plog.Logs) error, onSkip func(path string, line int, err error)) *Tailer {
+func New(cfg *Config, set component.TelemetrySettings, id component.ID, consume func(ctx context.Context, ld plog.Logs) error, onSkip func(path string, line int, err error), opts ...Option) *Tailer {
 	if onSkip == nil {
 		onSkip = func(string, int, error) {}
 	}
+	o := options{openFiles: func(int64) {}, storeWrites: func(int64) {}}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return &Tailer{
-		cfg: *cfg, set: set, id: id, consume: consume, onSkip: onSkip,
+		cfg: *cfg, set: set, id: id, consume: consume, onSkip: onSkip, opts: o,
 		files: map[fileID]*file{}, warned: map[string]string{},
+		pool:        newPool(cfg.MaxConcurrentFiles, o.openFiles),
 		forgetAfter: forgetAfter,
 	}
 }
@@ -79,14 +110,14 @@ func (t *Tailer) Start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	known, err := loadCheckpoints(ctx, client)
+	known, alloc, legacy, err := loadCheckpoints(ctx, client)
 	if err != nil {
 		if client != nil {
 			_ = client.Close(ctx)
 		}
 		return err
 	}
-	t.client, t.known = client, known
+	t.client, t.known, t.alloc, t.legacy = client, known, alloc, legacy
 	t.firstPoll = true
 	t.startAtEnd = t.cfg.StartAt == StartAtEnd && len(known) == 0
 
@@ -116,9 +147,7 @@ func (t *Tailer) Shutdown(ctx context.Context) error {
 	}
 	t.stopped = true
 	err := t.save(ctx)
-	for _, fl := range t.files {
-		_ = fl.f.Close()
-	}
+	t.pool.closeAll()
 	t.files = nil
 	if t.client != nil {
 		err = errors.Join(err, t.client.Close(ctx))
@@ -150,27 +179,46 @@ func (t *Tailer) run(ctx context.Context) {
 }
 
 // poll finds the files, reads what is new in each and forgets files gone
-// and idle. It reports whether the consumer refused a batch.
+// and idle. It reports whether the consumer refused a batch. Finding costs
+// one stat per file and no descriptor; only files that changed are opened.
 func (t *Tailer) poll(ctx context.Context) (refused bool) {
-	seen := map[fileID]bool{}
-	for _, path := range t.discover() {
-		if id, ok := t.track(path); ok {
-			seen[id] = true
+	paths := t.discover()
+	if len(paths) > t.cfg.MaxConcurrentFiles && !t.warnedMany {
+		t.warnedMany = true
+		t.set.Logger.Warn("include matches more files than max_concurrent_files: the least recently read are closed and reopened when they grow",
+			zap.Int("files", len(paths)), zap.Int("max_concurrent_files", t.cfg.MaxConcurrentFiles))
+	}
+	found := make(map[fileID]os.FileInfo, len(paths))
+	for _, path := range paths {
+		if fi, err := os.Stat(path); err == nil && fi.Mode().IsRegular() {
+			found[t.track(path, fi).id] = fi
 		}
 	}
 	if t.firstPoll {
 		// Checkpoints of files no longer found are dropped now.
-		t.firstPoll, t.known, t.dirty = false, nil, true
+		for _, c := range t.known {
+			if c.slot >= 0 {
+				t.deletes = append(t.deletes, c.slot)
+				t.alloc.free = append(t.alloc.free, c.slot)
+			}
+		}
+		t.firstPoll, t.known = false, nil
 	}
 	now := time.Now()
-	for _, fl := range t.sortedFiles() {
+	files := t.sortedFiles()
+	// Every file is marked found or missing before any is read, so the
+	// pool never closes a file that was rotated away since the last poll.
+	for _, fl := range files {
+		_, seen := found[fl.id]
 		switch {
-		case seen[fl.id]:
+		case seen:
 			fl.missing = time.Time{}
 		case fl.missing.IsZero():
 			fl.missing = now
 		}
-		read, err := t.drain(ctx, fl)
+	}
+	for _, fl := range files {
+		read, err := t.visit(ctx, fl, found[fl.id])
 		if err != nil {
 			refused = true
 			break
@@ -185,10 +233,41 @@ func (t *Tailer) poll(ctx context.Context) (refused bool) {
 			t.forget(fl)
 		}
 	}
-	if t.dirty {
-		t.saveOrWarn(context.WithoutCancel(ctx))
-	}
+	t.saveOrWarn(context.WithoutCancel(ctx))
 	return refused
+}
+
+// visit reads what is new in fl. fi is what stat found at its path, or nil
+// if include no longer finds it: then only a held descriptor can read it.
+func (t *Tailer) visit(ctx context.Context, fl *file, fi os.FileInfo) (bool, error) {
+	switch {
+	case fi == nil && fl.f == nil:
+		return false, nil
+	case fi != nil && fl.ready && fl.idle(fi):
+		return false, nil
+	}
+	if err := t.pool.open(fl); err != nil {
+		switch {
+		case errors.Is(err, errReplaced):
+		case errors.Is(err, errPoolFull):
+			t.warn("pool", "Cannot open file", err, zap.String("path", fl.path))
+		default:
+			t.warnUnreadable(fl, err)
+		}
+		return false, nil
+	}
+	t.clearWarning("open:" + fl.path)
+	t.clearWarning("pool")
+	if !fl.ready {
+		if fi == nil {
+			return false, nil
+		}
+		if err := t.prepare(fl, fi.Size()); err != nil {
+			t.warnUnreadable(fl, err)
+			return false, nil
+		}
+	}
+	return t.drain(ctx, fl)
 }
 
 func later(a, b time.Time) time.Time {
@@ -198,21 +277,57 @@ func later(a, b time.Time) time.Time {
 	return b
 }
 
-// save stores the checkpoints of the tracked files, and of stored ones not
-// yet matched to a file.
+func (t *Tailer) markDirty(fl *file) {
+	if !fl.dirty {
+		fl.dirty = true
+		t.dirty = append(t.dirty, fl)
+	}
+}
+
+// save writes the checkpoints that changed since the last save, and
+// deletes those of forgotten files, in one storage batch: its cost follows
+// what changed, not how many files are known.
 func (t *Tailer) save(ctx context.Context) error {
-	list := make([]checkpoint, 0, len(t.files)+len(t.known))
-	for _, fl := range t.sortedFiles() {
-		list = append(list, fl.checkpoint())
+	if len(t.dirty) == 0 && len(t.deletes) == 0 && !t.legacy {
+		return nil
 	}
-	for _, c := range t.known {
-		list = append(list, c)
+	if t.client == nil {
+		t.saved()
+		return nil
 	}
-	if err := saveCheckpoints(ctx, t.client, list); err != nil {
+	ops := make([]*storage.Operation, 0, len(t.deletes)+len(t.dirty)+2)
+	for _, slot := range t.deletes {
+		ops = append(ops, storage.DeleteOperation(slotKey(slot)))
+	}
+	for _, fl := range t.dirty {
+		if t.files[fl.id] != fl {
+			continue // forgotten since
+		}
+		if fl.slot < 0 {
+			fl.slot = t.alloc.take()
+		}
+		ops = append(ops, storage.SetOperation(slotKey(fl.slot), encode(fl.checkpoint())))
+	}
+	if t.alloc.grown || t.legacy {
+		ops = append(ops, storage.SetOperation(indexKey, encodeIndex(t.alloc.n)))
+	}
+	if t.legacy {
+		ops = append(ops, storage.DeleteOperation(legacyKey))
+	}
+	if err := t.client.Batch(ctx, ops...); err != nil {
 		return err
 	}
-	t.dirty = false
+	t.opts.storeWrites(int64(len(ops)))
+	t.saved()
 	return nil
+}
+
+func (t *Tailer) saved() {
+	for _, fl := range t.dirty {
+		fl.dirty = false
+	}
+	t.dirty, t.deletes = t.dirty[:0], t.deletes[:0]
+	t.alloc.grown, t.legacy = false, false
 }
 
 func (t *Tailer) saveOrWarn(ctx context.Context) {

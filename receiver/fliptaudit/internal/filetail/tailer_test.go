@@ -401,7 +401,7 @@ func TestBatchAcceptedDuringShutdownIsCheckpointed(t *testing.T) {
 func TestStartErrorsNameStorage(t *testing.T) {
 	dir := t.TempDir()
 	missing := component.MustNewIDWithName("file_storage", "missing")
-	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, Storage: &missing, PollInterval: 1, MaxBatchLines: 1}
+	cfg := Config{Include: []string{filepath.Join(dir, "*.log")}, Storage: &missing, PollInterval: 1, MaxBatchLines: 1, MaxConcurrentFiles: 1}
 	tl := New(&cfg, componenttest.NewNopTelemetrySettings(), receiverID, nil, nil)
 	err := tl.Start(t.Context(), host{})
 	require.ErrorContains(t, err, "storage:")

@@ -28,7 +28,9 @@ type TelemetryBuilder struct {
 	registrations                  []metric.Registration
 	FliptAuditDuplicatesSuppressed metric.Int64Counter
 	FliptAuditEventsReceived       metric.Int64Counter
+	FliptAuditFileCheckpointWrites metric.Int64Counter
 	FliptAuditFileLinesSkipped     metric.Int64Counter
+	FliptAuditFileOpen             metric.Int64UpDownCounter
 	FliptAuditRequestsRefused      metric.Int64Counter
 	FliptAuditSpanEventsSkipped    metric.Int64Counter
 }
@@ -74,10 +76,22 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)
+	builder.FliptAuditFileCheckpointWrites, err = builder.meter.Int64Counter(
+		"otelcol_flipt_audit_file_checkpoint_writes",
+		metric.WithDescription("Checkpoint values the file source wrote to or deleted from its storage extension; they follow the files read, not the number of files known. [Alpha]"),
+		metric.WithUnit("{value}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.FliptAuditFileLinesSkipped, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_file_lines_skipped",
 		metric.WithDescription("Lines of Flipt audit log files skipped because they are not audit events. [Alpha]"),
 		metric.WithUnit("{line}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FliptAuditFileOpen, err = builder.meter.Int64UpDownCounter(
+		"otelcol_flipt_audit_file_open",
+		metric.WithDescription("Audit log files the file source holds open, at most its max_concurrent_files. [Alpha]"),
+		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.FliptAuditRequestsRefused, err = builder.meter.Int64Counter(

@@ -21,7 +21,9 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.FliptAuditDuplicatesSuppressed.Add(context.Background(), 1)
 	tb.FliptAuditEventsReceived.Add(context.Background(), 1)
+	tb.FliptAuditFileCheckpointWrites.Add(context.Background(), 1)
 	tb.FliptAuditFileLinesSkipped.Add(context.Background(), 1)
+	tb.FliptAuditFileOpen.Add(context.Background(), 1)
 	tb.FliptAuditRequestsRefused.Add(context.Background(), 1)
 	tb.FliptAuditSpanEventsSkipped.Add(context.Background(), 1)
 	AssertEqualFliptAuditDuplicatesSuppressed(t, testTel,
@@ -30,7 +32,13 @@ func TestSetupTelemetry(t *testing.T) {
 	AssertEqualFliptAuditEventsReceived(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
+	AssertEqualFliptAuditFileCheckpointWrites(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualFliptAuditFileLinesSkipped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualFliptAuditFileOpen(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualFliptAuditRequestsRefused(t, testTel,
