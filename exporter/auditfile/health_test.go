@@ -1,0 +1,53 @@
+package auditfile
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component/componentstatus"
+)
+
+// An audit file that cannot be opened or written shows as a recoverable
+// error, reported once when it starts failing, and as OK again after the
+// next successful write.
+func TestStatusFollowsTheFile(t *testing.T) {
+	cfg := testConfig(t)
+	dir := filepath.Dir(cfg.Path)
+	require.NoError(t, os.WriteFile(dir, []byte("x"), 0o600)) // the directory cannot be made
+	host := newStatusHost()
+	exp, _, _ := build(t, cfg, host, nil)
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses(), "failing from the start")
+	assert.ErrorContains(t, host.last().Err(), cfg.Path)
+
+	for range 2 {
+		require.Error(t, exp.ConsumeLogs(context.Background(), auditLogBatch(t)))
+	}
+	assert.Len(t, host.statuses(), 1, "repeated failures keep the time of the first")
+
+	require.NoError(t, os.Remove(dir))
+	consume(t, exp, auditLogBatch(t))
+	assert.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}, host.statuses())
+
+	require.NoError(t, os.RemoveAll(dir))
+	require.NoError(t, os.WriteFile(dir, []byte("x"), 0o600)) // fails again while running
+	require.Error(t, exp.ConsumeLogs(context.Background(), auditLogBatch(t)))
+	require.NoError(t, os.Remove(dir))
+	consume(t, exp, auditLogBatch(t))
+	assert.Equal(t, []componentstatus.Status{
+		componentstatus.StatusRecoverableError, componentstatus.StatusOK,
+		componentstatus.StatusRecoverableError, componentstatus.StatusOK,
+	}, host.statuses())
+}
+
+// A healthy start reports nothing of its own: the collector reports OK
+// once Start returns.
+func TestStatusSilentWhileHealthy(t *testing.T) {
+	host := newStatusHost()
+	exp, _, _ := build(t, testConfig(t), host, nil)
+	consume(t, exp, auditLogBatch(t), auditLogBatch(t))
+	assert.Empty(t, host.statuses())
+}
