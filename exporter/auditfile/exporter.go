@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -32,6 +34,11 @@ type auditFileExporter struct {
 	// waiting, if set, is called when a batch has to wait for the slot
 	// (tests use it to line up concurrent batches).
 	waiting func()
+
+	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
+	probeEvery time.Duration
+	stopProbe  chan struct{}
+	probing    sync.WaitGroup
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error) {
@@ -58,10 +65,11 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 	ctx := context.Background()
 	count := func(c metric.Int64Counter) func() { return func() { c.Add(ctx, 1) } }
 	e := &auditFileExporter{
-		enc:    encoder{format: format, skipOther: cfg.OtherRecords == otherSkip},
-		logger: set.Logger,
-		tel:    tel,
-		slot:   make(chan struct{}, 1),
+		enc:        encoder{format: format, skipOther: cfg.OtherRecords == otherSkip},
+		logger:     set.Logger,
+		tel:        tel,
+		slot:       make(chan struct{}, 1),
+		probeEvery: defaultProbeEvery,
 		opts: logfile.Options{
 			Path:          path,
 			Perm:          perm,
@@ -107,6 +115,8 @@ func (e *auditFileExporter) start(_ context.Context, host component.Host) error 
 		e.logger.Error("Cannot open the audit file yet; will retry on every write", zap.Error(err))
 		e.health.settle(err, nil)
 	}
+	e.stopProbe = make(chan struct{})
+	e.probing.Go(func() { e.probeLoop(e.stopProbe, e.probeEvery) })
 	return nil
 }
 
@@ -114,6 +124,11 @@ func (e *auditFileExporter) shutdown(ctx context.Context) error {
 	defer e.tel.Shutdown()
 	if e.w == nil {
 		return nil
+	}
+	if e.stopProbe != nil {
+		close(e.stopProbe)
+		e.probing.Wait()
+		e.stopProbe = nil
 	}
 	if err := e.acquire(ctx); err != nil {
 		// A write still runs: close once it returns, so its batch is

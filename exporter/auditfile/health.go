@@ -49,6 +49,12 @@ func (h *health) stalled(err error, result <-chan error) (done bool, outcome err
 	return false, nil
 }
 
+func (h *health) isFailing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.failing
+}
+
 func (h *health) reportLocked(err error) {
 	if h.host == nil || (err != nil) == h.failing {
 		return

@@ -5,10 +5,13 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componentstatus"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
 // An audit file that cannot be opened or written shows as a recoverable
@@ -50,4 +53,32 @@ func TestStatusSilentWhileHealthy(t *testing.T) {
 	exp, _, _ := build(t, testConfig(t), host, nil)
 	consume(t, exp, auditLogBatch(t), auditLogBatch(t))
 	assert.Empty(t, host.statuses())
+}
+
+// Flipt's events can be hours apart: once the cause is fixed, health turns
+// OK without waiting for the next event, and the file is not written.
+func TestStatusRecoversWhileIdle(t *testing.T) {
+	cfg := testConfig(t)
+	dir := filepath.Dir(cfg.Path)
+	require.NoError(t, os.WriteFile(dir, []byte("x"), 0o600))
+	host := newStatusHost()
+	exp, _, _ := build(t, cfg, host, func(e *auditFileExporter) { e.probeEvery = 20 * time.Millisecond })
+	require.Error(t, exp.ConsumeLogs(context.Background(), auditLogBatch(t)))
+	require.Equal(t, []componentstatus.Status{componentstatus.StatusRecoverableError}, host.statuses())
+
+	require.NoError(t, os.Remove(dir))
+	require.Eventually(t, func() bool { return host.last().Status() == componentstatus.StatusOK },
+		10*time.Second, 10*time.Millisecond)
+	assert.Empty(t, readFile(t, cfg.Path), "probing writes nothing")
+	consume(t, exp, auditLogBatch(t))
+	assert.Equal(t, string(fliptcapture.AuditLog(t)), readFile(t, cfg.Path))
+}
+
+// A path the writer would refuse to open is not taken for recovered.
+func TestProbeRefusesWhatCannotBeAppended(t *testing.T) {
+	dir := t.TempDir()
+	assert.NoError(t, canAppend(filepath.Join(dir, "new", "a.log"), 0o600))
+	assert.Error(t, canAppend(dir, 0o600), "a directory")
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "f"), nil, 0o600))
+	assert.Error(t, canAppend(filepath.Join(dir, "f", "a.log"), 0o600), "a file where the directory should be")
 }

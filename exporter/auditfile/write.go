@@ -3,6 +3,7 @@ package auditfile
 import (
 	"context"
 	"fmt"
+	"time"
 )
 
 // acquire takes the write slot, waiting no longer than ctx allows.
@@ -67,6 +68,7 @@ func (e *auditFileExporter) finish(ctx context.Context, bp *[]byte, written int,
 		e.tel.AuditFileBytesWritten.Add(ctx, int64(len(*bp)))
 	}
 	if written > 0 {
+		e.lastBatch.Store(time.Now().UnixNano())
 		e.health.settle(err, result)
 	}
 	e.bufs.Put(bp)
