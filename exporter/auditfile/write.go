@@ -40,7 +40,7 @@ func (e *auditFileExporter) write(ctx context.Context, bp *[]byte, written int) 
 	result := make(chan error, 1)
 	go func() {
 		err := e.w.Write(*bp)
-		e.finish(context.WithoutCancel(ctx), bp, written, err, result)
+		e.finish(context.Background(), bp, written, err, result) // ctx may be over by now
 	}()
 	select {
 	case err := <-result:
