@@ -27,7 +27,7 @@ type counts [Sources]uint32
 // item is an entry's place in arrival order.
 type item struct {
 	key   Key
-	first int64 // unix nanoseconds of the first arrival
+	first time.Duration // first arrival, since the table's epoch
 }
 
 // Table holds the counts of recently seen events. Decisions of one batch are
@@ -38,6 +38,7 @@ type Table struct {
 	window     time.Duration
 	maxEntries int
 	now        func() time.Time
+	epoch      time.Time // times are kept relative to it: monotonic, and 8 bytes
 
 	entries map[Key]counts
 	fifo    []item // oldest first from head
@@ -57,6 +58,7 @@ func New(window time.Duration, maxEntries int, now func() time.Time) *Table {
 		window:     window,
 		maxEntries: maxEntries,
 		now:        now,
+		epoch:      now(),
 		entries:    map[Key]counts{},
 		staged:     map[Key]counts{},
 	}
@@ -70,7 +72,7 @@ func (t *Table) Len() int { return len(t.entries) }
 func (t *Table) Begin() (expired int) {
 	clear(t.staged)
 	t.order = t.order[:0]
-	cutoff := t.now().UnixNano() - int64(t.window)
+	cutoff := t.now().Sub(t.epoch) - t.window
 	for t.head < len(t.fifo) && t.fifo[t.head].first <= cutoff {
 		delete(t.entries, t.fifo[t.head].key)
 		t.pop()
@@ -102,7 +104,7 @@ func (t *Table) Arrive(key Key, source int) (write bool) {
 // the arrival order; if that exceeds the bound the oldest are forgotten
 // before their window ended, and their number is returned.
 func (t *Table) Commit() (added, evicted int) {
-	now := t.now().UnixNano()
+	now := t.now().Sub(t.epoch)
 	for _, k := range t.order {
 		add := t.staged[k]
 		c, ok := t.entries[k]
