@@ -21,6 +21,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
 
 	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/merge"
+	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/metadata"
 	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/metadatatest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
@@ -302,4 +303,29 @@ func BenchmarkMerge(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkMergeDecision isolates what the merge adds to a record: the hash
+// of its line, the table lookup and the commit (per batch of 53 records).
+func BenchmarkMergeDecision(b *testing.B) {
+	lines := fliptcapture.Lines(b, "audit.log")
+	ld := logsOf(b, auditevent.SourceWebhook, lines...)
+	records := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords()
+	tt := componenttest.NewTelemetry()
+	defer func() { _ = tt.Shutdown(context.Background()) }()
+	tel, err := metadata.NewTelemetryBuilder(metadatatest.NewSettings(tt).TelemetrySettings)
+	require.NoError(b, err)
+	m := newMerger(MergeConfig{Window: 5 * time.Minute, MaxEntries: 100_000}, auditevent.FormatJSON, tel)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.begin(ctx)
+		for i := range records.Len() {
+			lr := records.At(i)
+			body, _ := auditevent.Body(lr)
+			m.keep(lr, body, lines[i])
+		}
+		m.finish(ctx, true)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*records.Len()), "ns/record")
 }
