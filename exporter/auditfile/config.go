@@ -35,6 +35,9 @@ type Config struct {
 	// HashChain keeps a tamper-evident SHA-256 chain in <path>.sha256chain.
 	HashChain bool           `mapstructure:"hash_chain"`
 	Rotation  RotationConfig `mapstructure:"rotation"`
+	// Merge writes an event that arrives from several sources (webhook,
+	// file, trace) once.
+	Merge MergeConfig `mapstructure:"merge"`
 
 	TimeoutConfig exporterhelper.TimeoutConfig                             `mapstructure:",squash"`
 	BackOffConfig configretry.BackOffConfig                                `mapstructure:"retry_on_failure"`
@@ -107,6 +110,7 @@ func (c *Config) Validate() error {
 	if r.Interval > 0 && r.Interval < time.Second {
 		errs = append(errs, errors.New("rotation.interval: must be at least 1s"))
 	}
+	errs = append(errs, c.Merge.validate()...)
 	return errors.Join(errs...)
 }
 
@@ -120,4 +124,24 @@ func (c *Config) perm() (os.FileMode, error) {
 		return 0, fmt.Errorf("%q does not let the collector write the file", c.FilePermissions)
 	}
 	return os.FileMode(m), nil
+}
+
+// MergeConfig bounds the memory that recognises copies of one event.
+type MergeConfig struct {
+	// Window is how long after its first arrival an event is remembered;
+	// 0 turns merging off.
+	Window time.Duration `mapstructure:"window"`
+	// MaxEntries caps the events remembered; the oldest are forgotten first.
+	MaxEntries int `mapstructure:"max_entries"`
+}
+
+func (m MergeConfig) validate() []error {
+	var errs []error
+	if m.Window < 0 {
+		errs = append(errs, errors.New("merge.window: must not be negative (0 turns merging off)"))
+	}
+	if m.Window > 0 && m.MaxEntries <= 0 {
+		errs = append(errs, errors.New("merge.max_entries: must be positive while merge.window is set"))
+	}
+	return errs
 }

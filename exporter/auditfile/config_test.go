@@ -85,3 +85,30 @@ func TestValidateNamesTheField(t *testing.T) {
 	cfg.Path, cfg.FilePermissions = "a.log", "0400"
 	assert.ErrorContains(t, cfg.Validate(), "does not let the collector write")
 }
+
+func TestLoadMergeConfig(t *testing.T) {
+	def, err := load(t, "")
+	require.NoError(t, err)
+	assert.Equal(t, MergeConfig{Window: 5 * time.Minute, MaxEntries: 100_000}, def.Merge, "on by default")
+	cfg, err := load(t, "merge")
+	require.NoError(t, err)
+	assert.Equal(t, MergeConfig{Window: 15 * time.Minute, MaxEntries: 500_000}, cfg.Merge)
+	off, err := load(t, "merge_off")
+	require.NoError(t, err)
+	assert.Equal(t, time.Duration(0), off.Merge.Window)
+}
+
+func TestValidateNamesMergeFields(t *testing.T) {
+	for field, mutate := range map[string]func(*Config){
+		"merge.window":      func(c *Config) { c.Merge.Window = -time.Second },
+		"merge.max_entries": func(c *Config) { c.Merge.MaxEntries = 0 },
+	} {
+		cfg := NewFactory().CreateDefaultConfig().(*Config)
+		cfg.Path = "a.log"
+		mutate(cfg)
+		assert.ErrorContains(t, cfg.Validate(), field+":")
+	}
+	cfg := NewFactory().CreateDefaultConfig().(*Config)
+	cfg.Path, cfg.Merge = "a.log", MergeConfig{} // off: max_entries is not needed
+	assert.NoError(t, cfg.Validate())
+}

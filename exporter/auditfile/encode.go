@@ -14,6 +14,9 @@ import (
 type encoder struct {
 	format    auditevent.Format
 	skipOther bool
+	// keep, when set, is asked about every audit event once its line is
+	// appended; false takes the line out again (a copy, see merge.go).
+	keep func(lr plog.LogRecord, body pcommon.Map, line []byte) bool
 }
 
 // appendLogs appends one line per record of ld to dst and counts records
@@ -23,7 +26,12 @@ func (e encoder) appendLogs(dst []byte, ld plog.Logs) (out []byte, written, skip
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				if body, ok := auditevent.Body(lr); ok {
+					start := len(dst)
 					dst = auditevent.Append(dst, body, e.format)
+					if e.keep != nil && !e.keep(lr, body, dst[start:]) {
+						dst = dst[:start]
+						continue
+					}
 				} else if e.skipOther {
 					skipped++
 					continue

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
@@ -24,6 +26,19 @@ type auditFileExporter struct {
 	tel    *metadata.TelemetryBuilder
 	w      *logfile.Writer
 	bufs   sync.Pool
+	// slot admits one batch at a time, from staging its merge decisions to
+	// the outcome of its write (see write.go).
+	slot   chan struct{}
+	merge  *merger // nil when merge.window is 0
+	health health
+	// waiting, if set, is called when a batch has to wait for the slot
+	// (tests use it to line up concurrent batches).
+	waiting func()
+
+	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
+	probeEvery time.Duration
+	stopProbe  chan struct{}
+	probing    sync.WaitGroup
 }
 
 func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error) {
@@ -49,10 +64,12 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 	}
 	ctx := context.Background()
 	count := func(c metric.Int64Counter) func() { return func() { c.Add(ctx, 1) } }
-	return &auditFileExporter{
-		enc:    encoder{format: format, skipOther: cfg.OtherRecords == otherSkip},
-		logger: set.Logger,
-		tel:    tel,
+	e := &auditFileExporter{
+		enc:        encoder{format: format, skipOther: cfg.OtherRecords == otherSkip},
+		logger:     set.Logger,
+		tel:        tel,
+		slot:       make(chan struct{}, 1),
+		probeEvery: defaultProbeEvery,
 		opts: logfile.Options{
 			Path:          path,
 			Perm:          perm,
@@ -71,14 +88,20 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 				TornTail:   count(tel.AuditFileTornTailsRepaired),
 			},
 		},
-	}, nil
+	}
+	if cfg.Merge.Window > 0 {
+		e.merge = newMerger(cfg.Merge, format, tel)
+		e.enc.keep = e.merge.keep
+	}
+	return e, nil
 }
 
 // inUse holds the paths of started exporters: two writers rotating one file
 // would lose lines.
 var inUse sync.Map
 
-func (e *auditFileExporter) start(context.Context, component.Host) error {
+func (e *auditFileExporter) start(_ context.Context, host component.Host) error {
+	e.health.start(host)
 	if _, taken := inUse.LoadOrStore(e.opts.Path, e); taken {
 		return fmt.Errorf("path %s is already written by another audit_file exporter", e.opts.Path)
 	}
@@ -90,42 +113,68 @@ func (e *auditFileExporter) start(context.Context, component.Host) error {
 		// Not fatal: writes fail as retryable (keeping the data upstream)
 		// and reopen the file once the cause is fixed.
 		e.logger.Error("Cannot open the audit file yet; will retry on every write", zap.Error(err))
+		e.health.settle(err, nil)
 	}
+	e.stopProbe = make(chan struct{})
+	e.probing.Go(func() { e.probeLoop(e.stopProbe, e.probeEvery) })
 	return nil
 }
 
-func (e *auditFileExporter) shutdown(context.Context) error {
+func (e *auditFileExporter) shutdown(ctx context.Context) error {
 	defer e.tel.Shutdown()
 	if e.w == nil {
 		return nil
 	}
+	if e.stopProbe != nil {
+		close(e.stopProbe)
+		e.probing.Wait()
+		e.stopProbe = nil
+	}
+	if err := e.acquire(ctx); err != nil {
+		// A write still runs: close once it returns, so its batch is
+		// either in the file or not, never cut off.
+		go func() {
+			e.slot <- struct{}{}
+			_ = e.close()
+		}()
+		return err
+	}
+	return e.close()
+}
+
+// close closes the writer and frees the path; it holds the slot and
+// releases it, so later writes get ErrClosed instead of waiting.
+func (e *auditFileExporter) close() error {
+	defer func() { <-e.slot }()
 	err := e.w.Close()
 	inUse.CompareAndDelete(e.opts.Path, e)
 	return err
 }
 
 func (e *auditFileExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
+	if err := e.acquire(ctx); err != nil {
+		return err
+	}
+	// The slot is held until the write's outcome is known, even if ctx
+	// ends first: finish releases it.
 	bp, _ := e.bufs.Get().(*[]byte)
 	if bp == nil {
 		bp = new([]byte)
 	}
-	buf, written, skipped := e.enc.appendLogs((*bp)[:0], ld)
-	defer func() {
-		*bp = buf
-		e.bufs.Put(bp)
-	}()
+	if e.merge != nil {
+		e.merge.begin(ctx)
+	}
+	var written, skipped int
+	*bp, written, skipped = e.enc.appendLogs((*bp)[:0], ld)
 	if skipped > 0 {
 		e.tel.AuditFileRecordsSkipped.Add(ctx, int64(skipped))
 	}
 	if written == 0 {
+		// Nothing new (or only copies, whose originals are in the file).
+		e.finish(ctx, bp, 0, nil, nil)
 		return nil
 	}
 	// A plain error is retryable: the retry sender, the queue or the sender
 	// upstream (the webhook receiver answers 503) keeps the batch.
-	if err := e.w.Write(buf); err != nil {
-		return err
-	}
-	e.tel.AuditFileRecordsWritten.Add(ctx, int64(written))
-	e.tel.AuditFileBytesWritten.Add(ctx, int64(len(buf)))
-	return nil
+	return e.write(ctx, bp, written)
 }

@@ -28,6 +28,7 @@ func createDefaultConfig() component.Config {
 		FlushInterval:   time.Second,
 		Fsync:           "every_batch",
 		Rotation:        RotationConfig{MaxMegabytes: 100},
+		Merge:           MergeConfig{Window: 5 * time.Minute, MaxEntries: 100_000},
 		TimeoutConfig:   exporterhelper.NewDefaultTimeoutConfig(),
 		BackOffConfig:   configretry.NewDefaultBackOffConfig(),
 		// Off unless configured: without a queue a batch is acknowledged
@@ -50,7 +51,13 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.consumeLogs,
+	return e.logs(ctx, set, c)
+}
+
+// logs wraps e in the exporterhelper with the configured timeout, retry
+// and queue.
+func (e *auditFileExporter) logs(ctx context.Context, set exporter.Settings, c *Config) (exporter.Logs, error) {
+	return exporterhelper.NewLogs(ctx, set, c, e.consumeLogs,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),

@@ -4,9 +4,12 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -111,4 +114,76 @@ func traceBatches(t testing.TB) []plog.Logs {
 // auditLogBatch is audit.log tailed as one batch.
 func auditLogBatch(t testing.TB) plog.Logs {
 	return logsOf(t, auditevent.SourceFile, fliptcapture.Lines(t, "audit.log")...)
+}
+
+// build creates the exporter with its internals at hand: tweak runs before
+// it starts on host.
+func build(t *testing.T, cfg *Config, host component.Host, tweak func(e *auditFileExporter)) (exporter.Logs, *auditFileExporter, *componenttest.Telemetry) {
+	t.Helper()
+	tt := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tt.Shutdown(context.Background())) })
+	set := metadatatest.NewSettings(tt)
+	e, err := newExporter(cfg, set)
+	require.NoError(t, err)
+	if tweak != nil {
+		tweak(e)
+	}
+	exp, err := e.logs(context.Background(), set, cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), host))
+	t.Cleanup(func() { _ = exp.Shutdown(context.Background()) })
+	return exp, e, tt
+}
+
+// records splits batches into one batch per record, in order.
+func records(batches ...plog.Logs) []plog.Logs {
+	var out []plog.Logs
+	for _, ld := range batches {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, sl := range rl.ScopeLogs().All() {
+				for _, lr := range sl.LogRecords().All() {
+					one := plog.NewLogs()
+					orl := one.ResourceLogs().AppendEmpty()
+					rl.Resource().CopyTo(orl.Resource())
+					lr.CopyTo(orl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty())
+					out = append(out, one)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// statusHost records the component status the exporter reports.
+type statusHost struct {
+	component.Host
+	mu     sync.Mutex
+	events []*componentstatus.Event
+}
+
+func newStatusHost() *statusHost { return &statusHost{Host: componenttest.NewNopHost()} }
+
+func (h *statusHost) Report(ev *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, ev)
+}
+
+func (h *statusHost) statuses() []componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []componentstatus.Status
+	for _, ev := range h.events {
+		out = append(out, ev.Status())
+	}
+	return out
+}
+
+func (h *statusHost) last() *componentstatus.Event {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) == 0 {
+		return nil
+	}
+	return h.events[len(h.events)-1]
 }

@@ -27,11 +27,15 @@ type TelemetryBuilder struct {
 	mu                         sync.Mutex
 	registrations              []metric.Registration
 	AuditFileBytesWritten      metric.Int64Counter
+	AuditFileMergeEntries      metric.Int64UpDownCounter
+	AuditFileMergeEvictions    metric.Int64Counter
+	AuditFileRecordsMerged     metric.Int64Counter
 	AuditFileRecordsSkipped    metric.Int64Counter
 	AuditFileRecordsWritten    metric.Int64Counter
 	AuditFileRotations         metric.Int64Counter
 	AuditFileTornTailsRepaired metric.Int64Counter
 	AuditFileWriteErrors       metric.Int64Counter
+	AuditFileWriteTimeouts     metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -69,6 +73,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)
+	builder.AuditFileMergeEntries, err = builder.meter.Int64UpDownCounter(
+		"otelcol_audit_file_merge_entries",
+		metric.WithDescription("Events the merge currently remembers. [Alpha]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditFileMergeEvictions, err = builder.meter.Int64Counter(
+		"otelcol_audit_file_merge_evictions",
+		metric.WithDescription("Events forgotten by the merge before their window ended because merge.max_entries was reached; a later copy of them is written again. [Alpha]"),
+		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditFileRecordsMerged, err = builder.meter.Int64Counter(
+		"otelcol_audit_file_records_merged",
+		metric.WithDescription("Audit events acknowledged without writing because they are copies, from another source, of events already written (attribute source - webhook, file or trace - is the copy's source). [Alpha]"),
+		metric.WithUnit("{record}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.AuditFileRecordsSkipped, err = builder.meter.Int64Counter(
 		"otelcol_audit_file_records_skipped",
 		metric.WithDescription("Log records that are not Flipt audit events, skipped because other_records is skip. [Alpha]"),
@@ -97,6 +119,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_audit_file_write_errors",
 		metric.WithDescription("Failed writes, syncs or opens of the audit file; the batch is returned to the caller as retryable. [Alpha]"),
 		metric.WithUnit("{error}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditFileWriteTimeouts, err = builder.meter.Int64Counter(
+		"otelcol_audit_file_write_timeouts",
+		metric.WithDescription("Batches whose write outlived the exporter's timeout; returned as retryable while the write may still complete, so the batch can reach the file twice but is never lost. [Alpha]"),
+		metric.WithUnit("{batch}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

@@ -20,12 +20,25 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.AuditFileBytesWritten.Add(context.Background(), 1)
+	tb.AuditFileMergeEntries.Add(context.Background(), 1)
+	tb.AuditFileMergeEvictions.Add(context.Background(), 1)
+	tb.AuditFileRecordsMerged.Add(context.Background(), 1)
 	tb.AuditFileRecordsSkipped.Add(context.Background(), 1)
 	tb.AuditFileRecordsWritten.Add(context.Background(), 1)
 	tb.AuditFileRotations.Add(context.Background(), 1)
 	tb.AuditFileTornTailsRepaired.Add(context.Background(), 1)
 	tb.AuditFileWriteErrors.Add(context.Background(), 1)
+	tb.AuditFileWriteTimeouts.Add(context.Background(), 1)
 	AssertEqualAuditFileBytesWritten(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileMergeEntries(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileMergeEvictions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileRecordsMerged(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileRecordsSkipped(t, testTel,
@@ -41,6 +54,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileWriteErrors(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileWriteTimeouts(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -1,0 +1,147 @@
+// Package merge decides which copies of an audit event to write when the same
+// events arrive from more than one source (the webhook, Flipt's audit log
+// file, the span events in its traces).
+//
+// The rule is a union by multiplicity: per event key the table counts the
+// arrivals of each source, and an arrival from a source is written only while
+// that source's count, this arrival included, exceeds the count of every
+// other source. Two complete copies give one line; two copies with different
+// gaps give their union; an event that really happened twice, and so reaches
+// a source twice, is written twice.
+package merge
+
+import (
+	"crypto/sha256"
+	"time"
+)
+
+// Sources is the number of sources the table tells apart; a source is an
+// index below it.
+const Sources = 3
+
+// Key identifies an event: the SHA-256 of its canonical encoding.
+type Key [sha256.Size]byte
+
+type counts [Sources]uint32
+
+// item is an entry's place in arrival order.
+type item struct {
+	key   Key
+	first time.Duration // first arrival, since the table's epoch
+}
+
+// Table holds the counts of recently seen events. Decisions of one batch are
+// staged by Arrive and applied by Commit or discarded by Rollback, so only
+// batches that reached the file count. It is not safe for concurrent use:
+// the exporter serializes batches (one write at a time) around it.
+type Table struct {
+	window     time.Duration
+	maxEntries int
+	now        func() time.Time
+	epoch      time.Time // times are kept relative to it: monotonic, and 8 bytes
+
+	entries map[Key]counts
+	fifo    []item // oldest first from head
+	head    int
+
+	staged map[Key]counts // arrivals of the batch in progress
+	order  []Key          // staged keys in arrival order
+}
+
+// New returns a table that forgets an event window after its first arrival
+// and holds at most maxEntries events. now is the clock (time.Now if nil).
+func New(window time.Duration, maxEntries int, now func() time.Time) *Table {
+	if now == nil {
+		now = time.Now
+	}
+	return &Table{
+		window:     window,
+		maxEntries: maxEntries,
+		now:        now,
+		epoch:      now(),
+		entries:    map[Key]counts{},
+		staged:     map[Key]counts{},
+	}
+}
+
+// Len is the number of events held.
+func (t *Table) Len() int { return len(t.entries) }
+
+// Begin starts a batch and forgets events older than the window; it
+// returns how many it forgot.
+func (t *Table) Begin() (expired int) {
+	clear(t.staged)
+	t.order = t.order[:0]
+	cutoff := t.now().Sub(t.epoch) - t.window
+	for t.head < len(t.fifo) && t.fifo[t.head].first <= cutoff {
+		delete(t.entries, t.fifo[t.head].key)
+		t.pop()
+		expired++
+	}
+	return expired
+}
+
+// Arrive stages one arrival of key from source and reports whether it is to
+// be written (true) or is a copy of what was written already (false).
+func (t *Table) Arrive(key Key, source int) (write bool) {
+	held := t.entries[key]
+	add, staged := t.staged[key]
+	if !staged {
+		t.order = append(t.order, key)
+	}
+	add[source]++
+	t.staged[key] = add
+	mine := held[source] + add[source]
+	for s := range Sources {
+		if s != source && held[s]+add[s] >= mine {
+			return false
+		}
+	}
+	return true
+}
+
+// Commit applies the staged arrivals. New events are added at the end of
+// the arrival order; if that exceeds the bound the oldest are forgotten
+// before their window ended, and their number is returned.
+func (t *Table) Commit() (added, evicted int) {
+	now := t.now().Sub(t.epoch)
+	for _, k := range t.order {
+		add := t.staged[k]
+		c, ok := t.entries[k]
+		if !ok {
+			added++
+			t.fifo = append(t.fifo, item{key: k, first: now})
+		}
+		for s := range Sources {
+			c[s] += add[s]
+		}
+		t.entries[k] = c
+	}
+	for len(t.entries) > t.maxEntries && t.head < len(t.fifo) {
+		delete(t.entries, t.fifo[t.head].key)
+		t.pop()
+		evicted++
+	}
+	t.Rollback()
+	return added, evicted
+}
+
+// Rollback discards the staged arrivals: the batch did not reach the file,
+// so its retry must not be taken for a copy.
+func (t *Table) Rollback() {
+	clear(t.staged)
+	t.order = t.order[:0]
+}
+
+// pop removes the oldest item, compacting the queue once half of it is
+// spent so its memory follows the number of entries.
+func (t *Table) pop() {
+	t.fifo[t.head] = item{}
+	t.head++
+	if t.head == len(t.fifo) {
+		t.fifo, t.head = t.fifo[:0], 0
+	} else if t.head >= 1024 && t.head*2 >= len(t.fifo) {
+		n := copy(t.fifo, t.fifo[t.head:])
+		t.fifo, t.head = t.fifo[:n], 0
+	}
+}
