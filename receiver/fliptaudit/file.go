@@ -35,6 +35,7 @@ func (r *auditReceiver) startFile(ctx context.Context, host component.Host) erro
 		r.telemetry.FliptAuditFileLinesSkipped.Add(context.Background(), 1)
 	}
 	t := filetail.New(r.cfg.File.Get(), r.set.TelemetrySettings, r.set.ID, counted, onSkip)
+	t.Limits = r.cfg.limits()
 	if err := t.Start(ctx, host); err != nil {
 		return err
 	}

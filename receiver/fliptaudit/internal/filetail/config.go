@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 )
 
 // Values of Config.StartAt.
@@ -31,6 +33,10 @@ type Config struct {
 	PollInterval time.Duration `mapstructure:"poll_interval"`
 	// MaxBatchLines is the most lines read into one consume call.
 	MaxBatchLines int `mapstructure:"max_batch_lines"`
+	// MaxLineSize is the longest line decoded, in bytes, newline excluded;
+	// a longer line is skipped without being held in memory. The default is
+	// the largest event Flipt can write, as the webhook's body limit.
+	MaxLineSize int `mapstructure:"max_line_size"`
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// read position of each file across restarts. Without it a restart
 	// reads the files again from the beginning (or skips to the end with
@@ -38,12 +44,14 @@ type Config struct {
 	Storage *component.ID `mapstructure:"storage"`
 }
 
-// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines.
+// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines of
+// at most 32 MiB.
 func NewDefaultConfig() Config {
 	return Config{
 		StartAt:       StartAtBeginning,
 		PollInterval:  200 * time.Millisecond,
 		MaxBatchLines: 1000,
+		MaxLineSize:   auditevent.DefaultMaxEventSize,
 	}
 }
 
@@ -65,6 +73,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBatchLines <= 0 {
 		errs = append(errs, fmt.Errorf("max_batch_lines: must be positive, got %d", c.MaxBatchLines))
+	}
+	if c.MaxLineSize < 0 {
+		errs = append(errs, fmt.Errorf("max_line_size: must not be negative, got %d", c.MaxLineSize))
 	}
 	return errors.Join(errs...)
 }

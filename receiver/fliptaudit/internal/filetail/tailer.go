@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 )
 
 // Semantic-convention attributes naming the file a record was read from.
@@ -35,6 +37,8 @@ type Tailer struct {
 	id      component.ID
 	consume func(context.Context, plog.Logs) error
 	onSkip  func(path string, line int, err error)
+	// Limits bound the structure of each decoded line; set before Start.
+	Limits auditevent.Limits
 
 	mu      sync.Mutex // guards the lifecycle fields below
 	cancel  context.CancelFunc
@@ -67,6 +71,7 @@ func New(cfg *Config, set component.TelemetrySettings, id component.ID, consume 
 		cfg: *cfg, set: set, id: id, consume: consume, onSkip: onSkip,
 		files: map[fileID]*file{}, warned: map[string]string{},
 		forgetAfter: forgetAfter,
+		lines:       lineReader{maxLine: cfg.maxLineSize()},
 	}
 }
 
