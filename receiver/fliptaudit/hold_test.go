@@ -78,7 +78,7 @@ func TestHoldAnswersEvenIfConsumerIgnoresContext(t *testing.T) {
 	next := &ignoringConsumer{release: make(chan struct{})}
 	defer close(next.release)
 	rcv := startReceiver(t, next, func(w *WebhookConfig) {
-		w.WriteTimeout = 3 * time.Second
+		w.WriteTimeout = 5 * time.Second // the answer goes out 2s after the hold, 2s before this
 		w.HoldTimeout = 1 * time.Second
 	})
 	resp := post(t, rcv.url, "application/json", fliptcapture.WebhookRequests(t, false)[0].Body)
