@@ -187,9 +187,10 @@ func TestNumbersAndStringsEncodeAsEncodingJSON(t *testing.T) {
 }
 
 func TestRejects(t *testing.T) {
-	deep := strings.Repeat("[", MaxDepth+1) + strings.Repeat("]", MaxDepth+1)
+	lim := Limits{MaxDepth: 64, MaxMembers: 1000}
+	deep := strings.Repeat("[", lim.MaxDepth) + strings.Repeat("]", lim.MaxDepth)
 	many := `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":{`
-	for i := range MaxMembers + 1 {
+	for i := range lim.MaxMembers + 1 {
 		if i > 0 {
 			many += ","
 		}
@@ -214,8 +215,8 @@ func TestRejects(t *testing.T) {
 		{"duplicate key", `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":{"a":1},"payload":{"a":2}}`, false, `duplicate key "payload"`},
 		{"nested duplicate key", `{"version":"0.2","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","payload":{"a":1,"b":{"c":1,"c":2}}}`, false, `duplicate key "c"`},
 		{"huge number", `{"n":1e999}`, false, "out of range"},
-		{"deep", `{"version":` + deep + `}`, false, "nested deeper"},
-		{"many members", many, false, "more than"},
+		{"deep", `{"version":` + deep + `}`, false, "nesting depth exceeds max_depth 64"},
+		{"many members", many, false, "object members exceed max_members 1000"},
 		{"missing timestamp", `{"version":"0.2","type":"t","action":"a"}`, true, `missing "timestamp"`},
 		{"wrong type", `{"version":0.2,"type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z"}`, true, `"version" must be`},
 		{"bad timestamp", `{"version":"0.2","type":"t","action":"a","timestamp":"yesterday"}`, true, "RFC 3339"},
@@ -225,7 +226,7 @@ func TestRejects(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := DecodeRecord([]byte(tt.in), plog.NewLogRecord(), "", observed)
+			err := lim.DecodeRecord([]byte(tt.in), plog.NewLogRecord(), "", observed)
 			if err == nil {
 				t.Fatal("accepted")
 			}

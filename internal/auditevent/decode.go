@@ -11,15 +11,7 @@ import (
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-)
-
-// Limits that keep hostile input cheap to reject.
-const (
-	// MaxDepth is the deepest nesting of objects and arrays accepted.
-	MaxDepth = 64
-	// MaxMembers is the most members one object may have: a map insert
-	// checks for an existing key, so huge objects would cost quadratic time.
-	MaxMembers = 1000
+	"go.opentelemetry.io/collector/pdata/xpdata"
 )
 
 // SyntaxError is malformed JSON at a byte offset.
@@ -39,10 +31,25 @@ type decoder struct {
 	data     []byte
 	pos      int
 	sortKeys bool
+	lim      Limits
 }
 
 func (d *decoder) fail(format string, args ...any) error {
 	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) tooDeep() error {
+	return &LimitError{Limit: "max_depth", Max: d.lim.MaxDepth, Offset: d.pos}
+}
+
+// end refuses anything but space after the value just read: every path
+// (webhook, file, span event) reads one value as one value.
+func (d *decoder) end(what string) error {
+	d.skipSpace()
+	if d.pos != len(d.data) {
+		return d.fail("unexpected data after the %s", what)
+	}
+	return nil
 }
 
 func (d *decoder) skipSpace() {
@@ -93,6 +100,15 @@ func (d *decoder) value(dst pcommon.Value, depth int) error {
 	return nil
 }
 
+// oneValue decodes data, which must hold exactly one JSON value, into dst
+// at depth.
+func (d *decoder) oneValue(dst pcommon.Value, depth int) error {
+	if err := d.value(dst, depth); err != nil {
+		return err
+	}
+	return d.end("JSON value")
+}
+
 func (d *decoder) literal(word string) error {
 	if len(d.data)-d.pos < len(word) || string(d.data[d.pos:d.pos+len(word)]) != word {
 		return d.fail("invalid literal")
@@ -108,12 +124,12 @@ type member struct {
 }
 
 func (d *decoder) object(dst pcommon.Map, depth int) error {
-	if depth > MaxDepth {
-		return d.fail("nested deeper than %d levels", MaxDepth)
+	if depth > d.lim.MaxDepth {
+		return d.tooDeep()
 	}
 	d.pos++ // '{'
 	var held []member
-	seen := 0
+	w := wideMap{dst: dst}
 	for first := true; ; first = false {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -130,7 +146,11 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 				d.skipSpace()
 			case '}':
 				d.pos++
-				return d.flushSorted(dst, held)
+				if d.sortKeys {
+					return d.flushSorted(dst, held)
+				}
+				w.finish()
+				return nil
 			default:
 				return d.fail("expected ',' or '}' in object")
 			}
@@ -147,8 +167,8 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 			return d.fail("expected ':' after key")
 		}
 		d.pos++
-		if seen++; seen > MaxMembers {
-			return d.fail("object has more than %d members", MaxMembers)
+		if n := len(held) + w.n; n >= d.lim.MaxMembers {
+			return &LimitError{Limit: "max_members", Max: d.lim.MaxMembers, Offset: d.pos}
 		}
 		if d.sortKeys {
 			v := pcommon.NewValueEmpty()
@@ -160,15 +180,19 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		}
 		// encoding/json would keep the last of two equal keys and other
 		// parsers the first; an audit record must not be read two ways.
-		v, existed := dst.GetOrPutEmpty(key)
-		if existed {
+		v, ok := w.put(key)
+		if !ok {
 			return d.fail("duplicate key %q", key)
 		}
 		if err := d.value(v, depth); err != nil {
 			return err
 		}
 	}
-	return d.flushSorted(dst, held)
+	if d.sortKeys {
+		return d.flushSorted(dst, held)
+	}
+	w.finish()
+	return nil
 }
 
 // flushSorted writes held members in byte order of their keys, as Go's
@@ -178,19 +202,21 @@ func (d *decoder) flushSorted(dst pcommon.Map, held []member) error {
 		return nil
 	}
 	slices.SortFunc(held, func(a, b member) int { return strings.Compare(a.key, b.key) })
-	dst.EnsureCapacity(len(held))
+	var mb xpdata.MapBuilder
+	mb.EnsureCapacity(len(held))
 	for i, m := range held {
 		if i > 0 && held[i-1].key == m.key {
 			return d.fail("duplicate key %q", m.key)
 		}
-		m.val.MoveTo(dst.PutEmpty(m.key))
+		m.val.MoveTo(mb.AppendEmpty(m.key))
 	}
+	mb.UnsafeIntoMap(dst)
 	return nil
 }
 
 func (d *decoder) array(dst pcommon.Slice, depth int) error {
-	if depth > MaxDepth {
-		return d.fail("nested deeper than %d levels", MaxDepth)
+	if depth > d.lim.MaxDepth {
+		return d.tooDeep()
 	}
 	d.pos++ // '['
 	for first := true; ; first = false {

@@ -31,17 +31,17 @@ func (e *EventError) Unwrap() error { return e.Err }
 var ErrNotEvent = errors.New("not a Flipt audit event")
 
 // DecodeRecord decodes data, which must hold exactly one JSON object, into
-// lr: the event becomes the body and Fill sets the rest.
+// lr: the event becomes the body and Fill sets the rest. It applies the
+// default Limits.
 func DecodeRecord(data []byte, lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
-	d := decoder{data: data}
+	return DefaultLimits().DecodeRecord(data, lr, source, observed)
+}
+
+func (d *decoder) oneRecord(lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
 	if err := d.record(lr, source, observed); err != nil {
 		return err
 	}
-	d.skipSpace()
-	if d.pos != len(d.data) {
-		return d.fail("unexpected data after the event")
-	}
-	return nil
+	return d.end("event")
 }
 
 // record decodes one event object at d.pos into lr.
@@ -62,9 +62,13 @@ func (d *decoder) record(lr plog.LogRecord, source string, observed pcommon.Time
 // DecodeRecords decodes a body that holds one event, a JSON array of events,
 // or events one after another (NDJSON). It appends one record per event to
 // records, each from newRecord; on error the caller should discard them all.
-// Errors name the index of the failing event.
+// Errors name the index of the failing event. It applies the default
+// Limits.
 func DecodeRecords(data []byte, newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
-	d := decoder{data: data}
+	return DefaultLimits().DecodeRecords(data, newRecord, source, observed)
+}
+
+func (d *decoder) allRecords(newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == '[' {
 		return d.records(newRecord, source, observed)

@@ -44,14 +44,18 @@ func IsAuditSpanEvent(ev ptrace.SpanEvent) bool {
 
 // spanEventAttributes returns the event's flipt.event.* attributes, unfolding
 // them from the name of an event that came through Zipkin.
-func spanEventAttributes(ev ptrace.SpanEvent) (pcommon.Map, error) {
+func spanEventAttributes(lim Limits, ev ptrace.SpanEvent) (pcommon.Map, error) {
 	name := ev.Name()
 	if !strings.HasPrefix(name, zipkinPrefix) {
 		return ev.Attributes(), nil
 	}
 	attrs := pcommon.NewMap()
-	d := decoder{data: []byte(name[len(SpanEventName)+2:])}
-	if err := d.object(attrs, 1); err != nil {
+	d := decoder{data: []byte(name[len(SpanEventName)+2:]), lim: lim}
+	err := d.object(attrs, 1)
+	if err == nil {
+		err = d.end("attributes")
+	}
+	if err != nil {
 		return attrs, fmt.Errorf("%w: Zipkin annotation: %w", ErrNotEvent, err)
 	}
 	return attrs, nil
@@ -60,9 +64,22 @@ func spanEventAttributes(ev ptrace.SpanEvent) (pcommon.Map, error) {
 // RecordFromSpanEvent rebuilds the audit event carried by ev into lr,
 // exactly as Flipt's own sinks decode it: the actor and payload JSON strings
 // become objects, payload keys sorted (Flipt round-trips the payload through
-// a Go map), a missing payload null. The record is linked to span.
+// a Go map), a missing payload null. The record is linked to span. The
+// actor and payload must each be one JSON value, as the webhook's body must
+// be one event. It applies the default Limits, counting depth in the
+// rebuilt event as for the other sources.
 func RecordFromSpanEvent(span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecord, observed pcommon.Timestamp) error {
-	attrs, err := spanEventAttributes(ev)
+	return recordFromSpanEvent(DefaultLimits(), span, ev, lr, observed)
+}
+
+// Depths of the actor and payload values in the rebuilt event.
+const (
+	depthActor   = 2 // event > metadata > actor
+	depthPayload = 1 // event > payload
+)
+
+func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecord, observed pcommon.Timestamp) error {
+	attrs, err := spanEventAttributes(lim, ev)
 	if err != nil {
 		return err
 	}
@@ -96,8 +113,8 @@ func RecordFromSpanEvent(span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecor
 		return err
 	}
 	if ok {
-		d := decoder{data: []byte(actor)}
-		if err := d.value(metadata.PutEmpty(KeyActor), 0); err != nil {
+		d := decoder{data: []byte(actor), lim: lim}
+		if err := d.oneValue(metadata.PutEmpty(KeyActor), depthActor); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrActor, err)
 		}
 	}
@@ -105,8 +122,8 @@ func RecordFromSpanEvent(span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecor
 	if p, ok, err := str(spanAttrPayload); err != nil {
 		return err
 	} else if ok {
-		d := decoder{data: []byte(p), sortKeys: true}
-		if err := d.value(payload, 0); err != nil {
+		d := decoder{data: []byte(p), sortKeys: true, lim: lim}
+		if err := d.oneValue(payload, depthPayload); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrPayload, err)
 		}
 	}

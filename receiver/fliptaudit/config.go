@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/confmap"
 
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/filetail"
 )
 
@@ -22,6 +23,14 @@ const (
 	// Server read timeouts (confighttp leaves the body's unbounded).
 	defaultReadHeaderTimeout = 10 * time.Second
 	defaultReadTimeout       = 30 * time.Second
+	// defaultHoldTimeout bounds the wait for the next consumer, below
+	// confighttp's default write_timeout (30s): a request held past the
+	// server's write deadline would be written but never answered, and
+	// Flipt would send the event again.
+	defaultHoldTimeout = 20 * time.Second
+	// minAnswerMargin is the least time between the end of a hold and the
+	// write deadline, to answer 503 in.
+	minAnswerMargin = time.Second
 	// defaultDedupMaxEntries bounds the memory of the duplicate window: about
 	// 100 bytes per remembered body.
 	defaultDedupMaxEntries = 10000
@@ -35,6 +44,12 @@ type Config struct {
 	Webhook configoptional.Optional[WebhookConfig] `mapstructure:"webhook"`
 	// File tails the files of Flipt's log audit sink.
 	File configoptional.Optional[filetail.Config] `mapstructure:"file"`
+	// MaxDepth is the deepest nesting of objects and arrays accepted in an
+	// event (the event object is level 1), on both sources.
+	MaxDepth int `mapstructure:"max_depth"`
+	// MaxMembers is the most members one object of an event may have, on
+	// both sources.
+	MaxMembers int `mapstructure:"max_members"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -55,6 +70,10 @@ type WebhookConfig struct {
 	DedupWindow time.Duration `mapstructure:"dedup_window"`
 	// DedupMaxEntries bounds how many accepted bodies the window remembers.
 	DedupMaxEntries int `mapstructure:"dedup_max_entries"`
+	// HoldTimeout is the longest a request waits for the next consumer
+	// before it is answered 503 (Retry-After); it must end at least 1s
+	// before write_timeout.
+	HoldTimeout time.Duration `mapstructure:"hold_timeout"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -64,8 +83,10 @@ var _ confmap.Validator = (*Config)(nil)
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Webhook: configoptional.Default(defaultWebhookConfig()),
-		File:    configoptional.Default(filetail.NewDefaultConfig()),
+		Webhook:    configoptional.Default(defaultWebhookConfig()),
+		File:       configoptional.Default(filetail.NewDefaultConfig()),
+		MaxDepth:   auditevent.DefaultMaxDepth,
+		MaxMembers: auditevent.DefaultMaxMembers,
 	}
 }
 
@@ -76,11 +97,14 @@ func defaultWebhookConfig() WebhookConfig {
 	// must not hold a connection open for minutes.
 	server.ReadHeaderTimeout = defaultReadHeaderTimeout
 	server.ReadTimeout = defaultReadTimeout
+	// One event Flipt can send fits, as on every source.
+	server.MaxRequestBodySize = auditevent.DefaultMaxEventSize
 	return WebhookConfig{
 		ServerConfig:    server,
 		Path:            defaultPath,
 		HealthPath:      defaultHealthPath,
 		DedupMaxEntries: defaultDedupMaxEntries,
+		HoldTimeout:     defaultHoldTimeout,
 	}
 }
 
@@ -100,11 +124,11 @@ func (c *Config) webhook() *WebhookConfig {
 // Validate checks the receiver's own fields; the nested sections validate
 // themselves.
 func (c *Config) Validate() error {
+	errs := validateLimits(c.MaxDepth, c.MaxMembers)
 	w := c.webhook()
 	if w == nil {
-		return nil
+		return errors.Join(errs...)
 	}
-	var errs []error
 	if w.NetAddr.Endpoint == "" {
 		errs = append(errs, errors.New("webhook::endpoint: must not be empty"))
 	}
@@ -123,9 +147,71 @@ func (c *Config) Validate() error {
 	if w.DedupWindow > 0 && w.DedupMaxEntries <= 0 {
 		errs = append(errs, fmt.Errorf("webhook::dedup_max_entries: must be positive when dedup_window is set, got %d", w.DedupMaxEntries))
 	}
+	for _, d := range []struct {
+		field string
+		v     time.Duration
+	}{
+		{"read_timeout", w.ReadTimeout}, {"read_header_timeout", w.ReadHeaderTimeout},
+		{"write_timeout", w.WriteTimeout}, {"idle_timeout", w.IdleTimeout},
+	} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("webhook::%s: must not be negative, got %v", d.field, d.v))
+		}
+	}
+	switch {
+	case w.HoldTimeout <= 0:
+		errs = append(errs, fmt.Errorf("webhook::hold_timeout: must be positive, got %v", w.HoldTimeout))
+	case w.WriteTimeout > 0 && w.HoldTimeout > w.WriteTimeout-minAnswerMargin:
+		errs = append(errs, fmt.Errorf("webhook::hold_timeout: %v must end at least %v before webhook::write_timeout %v, "+
+			"or a held request is cut off unanswered and Flipt sends it again", w.HoldTimeout, minAnswerMargin, w.WriteTimeout))
+	}
 	return errors.Join(errs...)
 }
 
-// ConnectorConfig is the flipt_audit connector's configuration; it has no
-// options.
-type ConnectorConfig struct{}
+// answerGrace is how long after its hold a request still waits for the
+// next consumer to return, before it is answered 503 regardless: half the
+// margin left before the write deadline.
+func (w *WebhookConfig) answerGrace() time.Duration {
+	if w.WriteTimeout <= 0 {
+		return minAnswerMargin
+	}
+	return (w.WriteTimeout - w.HoldTimeout) / 2
+}
+
+func validateLimits(depth, members int) []error {
+	var errs []error
+	if depth <= 0 {
+		errs = append(errs, fmt.Errorf("max_depth: must be positive, got %d", depth))
+	}
+	if members <= 0 {
+		errs = append(errs, fmt.Errorf("max_members: must be positive, got %d", members))
+	}
+	return errs
+}
+
+func (c *Config) limits() auditevent.Limits {
+	return auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers}
+}
+
+// ConnectorConfig is the flipt_audit connector's configuration.
+type ConnectorConfig struct {
+	// MaxDepth is the deepest nesting accepted in a rebuilt event (the event
+	// object is level 1, its payload level 2).
+	MaxDepth int `mapstructure:"max_depth"`
+	// MaxMembers is the most members one object of an event may have.
+	MaxMembers int `mapstructure:"max_members"`
+
+	// prevent unkeyed literal initialization
+	_ struct{}
+}
+
+var _ confmap.Validator = (*ConnectorConfig)(nil)
+
+func createDefaultConnectorConfig() *ConnectorConfig {
+	return &ConnectorConfig{MaxDepth: auditevent.DefaultMaxDepth, MaxMembers: auditevent.DefaultMaxMembers}
+}
+
+// Validate checks the limits.
+func (c *ConnectorConfig) Validate() error {
+	return errors.Join(validateLimits(c.MaxDepth, c.MaxMembers)...)
+}

@@ -47,6 +47,12 @@ func TestConfigDefaults(t *testing.T) {
 	if w.SigningSecret != "" || w.DedupWindow != 0 || w.DedupMaxEntries != 10000 {
 		t.Errorf("defaults: secret set %v, dedup %v/%d", w.SigningSecret != "", w.DedupWindow, w.DedupMaxEntries)
 	}
+	if w.HoldTimeout != 20*time.Second || w.WriteTimeout != 30*time.Second || w.MaxRequestBodySize != 32<<20 {
+		t.Errorf("defaults: hold %v, write %v, body %d", w.HoldTimeout, w.WriteTimeout, w.MaxRequestBodySize)
+	}
+	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 {
+		t.Errorf("default limits %d/%d", cfg.MaxDepth, cfg.MaxMembers)
+	}
 	if cfg.File.HasValue() {
 		t.Error("file is on by default")
 	}
@@ -60,12 +66,15 @@ func TestConfigFull(t *testing.T) {
 	w := cfg.webhook()
 	if w.NetAddr.Endpoint != "0.0.0.0:9443" || w.Path != "/audit" || w.HealthPath != "/healthz" ||
 		string(w.SigningSecret) != "s3cr3t" || w.DedupWindow != 2*time.Second || w.DedupMaxEntries != 500 ||
-		w.MaxRequestBodySize != 1<<20 {
+		w.MaxRequestBodySize != 1<<20 || w.WriteTimeout != 40*time.Second || w.HoldTimeout != 30*time.Second {
 		t.Errorf("webhook %+v", w)
+	}
+	if cfg.MaxDepth != 128 || cfg.MaxMembers != 5000 {
+		t.Errorf("limits %d/%d", cfg.MaxDepth, cfg.MaxMembers)
 	}
 	f := cfg.File.Get()
 	if f == nil || f.Include[0] != "/var/log/flipt/audit*.log" || f.StartAt != "end" || f.PollInterval != time.Second ||
-		f.MaxBatchLines != 100 || f.MaxConcurrentFiles != 64 || f.Storage == nil || f.Storage.String() != "file_storage" || len(f.Exclude) != 1 {
+		f.MaxBatchLines != 100 || f.MaxConcurrentFiles != 64 || f.MaxLineSize != 1<<20 || f.Storage == nil || f.Storage.String() != "file_storage" || len(f.Exclude) != 1 {
 		t.Errorf("file %+v", f)
 	}
 }
@@ -98,6 +107,10 @@ func TestConfigInvalid(t *testing.T) {
 		"same_paths":            {"webhook::health_path"},
 		"bad_file":              {"include", "start_at", "max_concurrent_files"},
 		"bad_file_with_webhook": {"include[0]"},
+		"negative_timeouts": {"webhook::read_timeout", "webhook::read_header_timeout", "webhook::write_timeout",
+			"webhook::idle_timeout", "webhook::hold_timeout"},
+		"hold_past_write": {"webhook::hold_timeout", "webhook::write_timeout"},
+		"bad_limits":      {"max_depth", "max_members", "max_line_size"},
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil {
@@ -126,3 +139,14 @@ func TestConfigSecretIsOpaque(t *testing.T) {
 }
 
 func fmtAny(v any) string { return fmt.Sprintf("%v %+v", v, v) }
+
+func TestConnectorConfig(t *testing.T) {
+	cfg := NewConnectorFactory().CreateDefaultConfig().(*ConnectorConfig)
+	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 || cfg.Validate() != nil {
+		t.Errorf("defaults %+v: %v", cfg, cfg.Validate())
+	}
+	cfg.MaxDepth, cfg.MaxMembers = 0, -1
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_depth") || !strings.Contains(err.Error(), "max_members") {
+		t.Errorf("invalid limits: %v", err)
+	}
+}

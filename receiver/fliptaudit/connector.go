@@ -2,6 +2,7 @@ package fliptaudit
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -26,6 +27,30 @@ type tracesToLogs struct {
 	next      consumer.Logs
 	telemetry *metadata.TelemetryBuilder
 	now       func() time.Time
+	limits    auditevent.Limits
+}
+
+// Reasons a span event is skipped, the reason attribute of
+// span_events_skipped.
+const (
+	skipMalformed = "malformed" // actor, payload or Zipkin annotation is not one JSON value
+	skipNotEvent  = "not_event" // well-formed, but not an audit event
+	skipLimit     = "limit"     // over max_depth or max_members
+	skipCut       = "cut"       // a Zipkin annotation the zipkin receiver cut short
+)
+
+func skipReason(err error) string {
+	var le *auditevent.LimitError
+	var se *auditevent.SyntaxError
+	switch {
+	case errors.As(err, &le):
+		return skipLimit
+	case errors.As(err, &se):
+		return skipMalformed
+	case errors.Is(err, auditevent.ErrNotEvent):
+		return skipNotEvent
+	}
+	return skipMalformed
 }
 
 func (c *tracesToLogs) Capabilities() consumer.Capabilities {
@@ -42,8 +67,9 @@ func (c *tracesToLogs) Shutdown(context.Context) error {
 // that does not decode is counted and skipped; the rest still go on.
 func (c *tracesToLogs) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	ld, skipped := c.extract(td)
-	if skipped > 0 {
-		c.telemetry.FliptAuditSpanEventsSkipped.Add(ctx, int64(skipped))
+	for reason, n := range skipped {
+		c.telemetry.FliptAuditSpanEventsSkipped.Add(ctx, int64(n),
+			metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
 	}
 	n := ld.LogRecordCount()
 	if n == 0 {
@@ -55,7 +81,13 @@ func (c *tracesToLogs) ConsumeTraces(ctx context.Context, td ptrace.Traces) erro
 
 // extract builds one ResourceLogs per source resource and one ScopeLogs per
 // source scope that holds audit events, in span order.
-func (c *tracesToLogs) extract(td ptrace.Traces) (ld plog.Logs, skipped int) {
+func (c *tracesToLogs) extract(td ptrace.Traces) (ld plog.Logs, skipped map[string]int) {
+	skip := func(reason string) {
+		if skipped == nil {
+			skipped = map[string]int{}
+		}
+		skipped[reason]++
+	}
 	ld = plog.NewLogs()
 	observed := pcommon.NewTimestampFromTime(c.now())
 	for _, rs := range td.ResourceSpans().All() {
@@ -66,13 +98,13 @@ func (c *tracesToLogs) extract(td ptrace.Traces) (ld plog.Logs, skipped int) {
 				for _, ev := range span.Events().All() {
 					if !auditevent.IsAuditSpanEvent(ev) {
 						if isCutZipkinAuditEvent(ev) {
-							skipped++
+							skip(skipCut)
 						}
 						continue
 					}
 					lr := plog.NewLogRecord()
-					if err := auditevent.RecordFromSpanEvent(span, ev, lr, observed); err != nil {
-						skipped++
+					if err := c.limits.RecordFromSpanEvent(span, ev, lr, observed); err != nil {
+						skip(skipReason(err))
 						continue
 					}
 					if rl == (plog.ResourceLogs{}) {

@@ -188,8 +188,8 @@ func TestConnectorSkipsUndecodableEvents(t *testing.T) {
 	if n := sink.LogRecordCount(); n != 1 {
 		t.Fatalf("%d records, want the one good event", n)
 	}
-	if n := counter(t, tel, metricSpanEventsSkipped, "", ""); n != 1 {
-		t.Errorf("span_events_skipped = %d", n)
+	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipMalformed); n != 1 {
+		t.Errorf("span_events_skipped{reason=malformed} = %d", n)
 	}
 
 	// Spans without audit events produce no call at all.
@@ -219,3 +219,52 @@ func TestConnectorPropagatesErrors(t *testing.T) {
 }
 
 var _ component.Component = (*tracesToLogs)(nil)
+
+// One rule on every path: a span event whose actor or payload JSON is
+// followed by more data is refused and counted, as the webhook refuses
+// such a body, and the other events of the export still go on; an event
+// over a configured limit is counted under its own reason.
+func TestConnectorRefusesTrailingDataAndCountsLimits(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	f := NewConnectorFactory()
+	cfg := f.CreateDefaultConfig().(*ConnectorConfig)
+	cfg.MaxMembers = 3
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	c, err := f.CreateTracesToLogs(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	td := ptrace.NewTraces()
+	span := td.ResourceSpans().AppendEmpty().ScopeSpans().AppendEmpty().Spans().AppendEmpty()
+	add := func(actor, payload string) {
+		ev := span.Events().AppendEmpty()
+		ev.SetName("event")
+		for k, v := range map[string]string{
+			"flipt.event.version": "0.2", "flipt.event.action": "created", "flipt.event.type": "flag",
+			"flipt.event.timestamp": "2026-11-24T20:53:42Z", "flipt.event.metadata.actor": actor, "flipt.event.payload": payload,
+		} {
+			ev.Attributes().PutStr(k, v)
+		}
+	}
+	const actor, payload = `{"authentication":"token"}`, `{"key":"f"}`
+	add(actor+" GARBAGE", payload)
+	add(actor, payload+payload)
+	add(actor, payload) // the good one
+	add(actor, `{"a":1,"b":2,"c":3,"d":4}`)
+	if err := c.ConsumeTraces(context.Background(), td); err != nil {
+		t.Fatal(err)
+	}
+	if n := sink.LogRecordCount(); n != 1 {
+		t.Fatalf("%d records, want the one good event", n)
+	}
+	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipMalformed); n != 2 {
+		t.Errorf("span_events_skipped{reason=malformed} = %d, want 2", n)
+	}
+	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipLimit); n != 1 {
+		t.Errorf("span_events_skipped{reason=limit} = %d, want 1", n)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/receiver"
 
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
 )
 
@@ -28,7 +29,7 @@ func NewFactory() receiver.Factory {
 func NewConnectorFactory() connector.Factory {
 	return connector.NewFactory(
 		metadata.Type,
-		func() component.Config { return &ConnectorConfig{} },
+		func() component.Config { return createDefaultConnectorConfig() },
 		connector.WithTracesToLogs(createTracesToLogs, metadata.TracesToLogsStability),
 	)
 }
@@ -37,10 +38,12 @@ func createLogs(_ context.Context, set receiver.Settings, cfg component.Config, 
 	return newReceiver(set, cfg.(*Config), next)
 }
 
-func createTracesToLogs(_ context.Context, set connector.Settings, _ component.Config, next consumer.Logs) (connector.Traces, error) {
+func createTracesToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Traces, error) {
 	tb, err := metadata.NewTelemetryBuilder(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
 	}
-	return &tracesToLogs{next: next, telemetry: tb, now: time.Now}, nil
+	c := cfg.(*ConnectorConfig)
+	lim := auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers}
+	return &tracesToLogs{next: next, telemetry: tb, now: time.Now, limits: lim}, nil
 }

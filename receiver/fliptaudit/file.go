@@ -44,6 +44,7 @@ func (r *auditReceiver) startFile(ctx context.Context, host component.Host) erro
 	}
 	t := filetail.New(r.cfg.File.Get(), r.set.TelemetrySettings, r.set.ID, counted, onSkip,
 		filetail.WithOpenFiles(openFiles), filetail.WithCheckpointWrites(writes))
+	t.Limits = r.cfg.limits()
 	if err := t.Start(ctx, host); err != nil {
 		return err
 	}

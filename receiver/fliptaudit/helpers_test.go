@@ -32,6 +32,19 @@ type testReceiver struct {
 // a free loopback port; edit may change the webhook section first.
 func startReceiver(t *testing.T, next consumer.Logs, edit func(*WebhookConfig)) *testReceiver {
 	t.Helper()
+	r := startReceiverNoCleanupShutdown(t, next, edit)
+	t.Cleanup(func() {
+		if err := r.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	})
+	return r
+}
+
+// startReceiverNoCleanupShutdown is startReceiver for tests that shut the
+// receiver down themselves.
+func startReceiverNoCleanupShutdown(t *testing.T, next consumer.Logs, edit func(*WebhookConfig)) *testReceiver {
+	t.Helper()
 	cfg := NewFactory().CreateDefaultConfig().(*Config)
 	wh := cfg.Webhook.GetOrInsertDefault()
 	wh.NetAddr.Endpoint = "127.0.0.1:0"
@@ -50,11 +63,6 @@ func startReceiver(t *testing.T, next consumer.Logs, edit func(*WebhookConfig)) 
 	if err := rcv.Start(context.Background(), componenttest.NewNopHost()); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := rcv.Shutdown(context.Background()); err != nil {
-			t.Error(err)
-		}
-	})
 	r := rcv.(*auditReceiver)
 	return &testReceiver{auditReceiver: r, tel: tel, url: "http://" + r.addr.String() + wh.Path}
 }

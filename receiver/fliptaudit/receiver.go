@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componentstatus"
@@ -34,10 +35,12 @@ type auditReceiver struct {
 	next      consumer.Logs
 	telemetry *metadata.TelemetryBuilder
 
-	server *http.Server
-	addr   net.Addr // where the webhook listens, once started
-	served sync.WaitGroup
-	file   *filetail.Tailer
+	server  *http.Server
+	handler *webhookHandler
+	addr    net.Addr // where the webhook listens, once started
+	served  sync.WaitGroup
+	file    *filetail.Tailer
+	health  pipelineHealth // of hand-offs from both sources
 }
 
 func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*auditReceiver, error) {
@@ -64,6 +67,7 @@ func (r *auditReceiver) consumer(transport, format string) (func(context.Context
 		ctx = obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(ctx, ld)
 		obs.EndLogsOp(ctx, format, n, err)
+		r.health.record(err, time.Now())
 		return err
 	}, nil
 }
@@ -88,6 +92,10 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 		return err
 	}
 	h := newWebhookHandler(cfg, r.telemetry, consume)
+	h.limits = r.cfg.limits()
+	h.health = &r.health
+	h.sigWarn.logger = r.set.Logger
+	r.handler = h
 	if h.secret == nil {
 		r.set.Logger.Warn("The flipt_audit webhook has no signing_secret: requests are accepted without a signature check")
 	}
@@ -99,6 +107,8 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}
+	// Before confighttp's decompression, which matches the header exactly.
+	r.server.Handler = normalizeContentEncoding(r.server.Handler)
 	r.addr = ln.Addr()
 	r.set.Logger.Info("Flipt audit webhook listening",
 		zap.String("endpoint", ln.Addr().String()), zap.String("path", cfg.Path), zap.String("health_path", cfg.HealthPath))
@@ -110,13 +120,19 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	return nil
 }
 
-// stopWebhook stops accepting and waits for requests in flight, so that no
-// sender is left without the answer for records already handed on.
+// stopWebhook ends every hold (those requests are answered 503, so Flipt
+// sends them again to the next collector), stops accepting and waits for
+// the answers, so that no sender is left without one. Connections still
+// busy when ctx ends are closed.
 func (r *auditReceiver) stopWebhook(ctx context.Context) error {
 	if r.server == nil {
 		return nil
 	}
+	r.handler.stop(errStopping)
 	err := r.server.Shutdown(ctx)
+	if err != nil {
+		err = errors.Join(err, r.server.Close())
+	}
 	r.served.Wait()
 	return err
 }

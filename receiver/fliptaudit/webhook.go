@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/internal/metadata"
@@ -29,7 +30,10 @@ const (
 	reasonTooLarge    = "too_large"
 	reasonContentType = "content_type"
 	reasonMethod      = "method"
+	reasonLimit       = "limit"
 	reasonDownstream  = "downstream"
+	reasonTimeout     = "timeout"  // the hold ended before the next consumer accepted
+	reasonShutdown    = "shutdown" // the receiver stopped during the hold
 )
 
 // webhookHandler serves Flipt's webhook sink: one event per POST, plus JSON
@@ -40,10 +44,20 @@ type webhookHandler struct {
 	secret           []byte // nil: no signature check
 	dedup            *dedupWindow
 	telemetry        *metadata.TelemetryBuilder
+	limits           auditevent.Limits
 	// consume hands the decoded records on and returns the next consumer's
 	// error.
 	consume func(ctx context.Context, ld plog.Logs) error
 	now     func() time.Time
+
+	// hold bounds the wait for the next consumer; grace is how much longer
+	// a consumer past its hold is waited for before the answer goes out.
+	hold, grace time.Duration
+	// stopping ends every hold at Shutdown; stop cancels it.
+	stopping context.Context
+	stop     context.CancelCauseFunc
+	health   *pipelineHealth // nil: the health path always answers ok
+	sigWarn  *signatureWarner
 }
 
 func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
@@ -53,7 +67,15 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 		telemetry:  tb,
 		consume:    consume,
 		now:        time.Now,
+		hold:       cfg.HoldTimeout,
+		grace:      cfg.answerGrace(),
+		limits:     auditevent.DefaultLimits(),
 	}
+	if h.hold <= 0 {
+		h.hold, h.grace = defaultHoldTimeout, minAnswerMargin
+	}
+	h.stopping, h.stop = context.WithCancelCause(context.Background())
+	h.sigWarn = &signatureWarner{logger: zap.NewNop(), now: func() time.Time { return h.now() }}
 	if cfg.SigningSecret != "" {
 		h.secret = []byte(cfg.SigningSecret)
 	}
@@ -73,6 +95,12 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use GET")
 			return
 		}
+		if since, failing := h.health.failing(); failing {
+			// Only the reason: the pipeline's error can name files and hosts.
+			writeReason(w, http.StatusServiceUnavailable, "not ready: the pipeline has refused every hand-off since "+
+				since.UTC().Format(time.RFC3339)+" (retryable error); ok again once one is accepted")
+			return
+		}
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		_, _ = io.WriteString(w, "ok\n")
 	default:
@@ -81,6 +109,12 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
+	// The hold starts with the handler, as the server's write deadline does
+	// (net/http sets it once the headers are read), so reading the body
+	// counts against it too.
+	ctx, cancel := context.WithTimeout(r.Context(), h.hold)
+	defer cancel()
+	defer context.AfterFunc(h.stopping, func() { cancel() })()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
@@ -102,6 +136,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if h.secret != nil && !validSignature(h.secret, body, r.Header.Get(signatureHeader)) {
+		h.sigWarn.refused(r.RemoteAddr)
 		h.refuse(w, r, http.StatusUnauthorized, reasonSignature, "missing or invalid "+signatureHeader)
 		return
 	}
@@ -114,38 +149,54 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ld, err := decodeWebhookBody(body, pcommon.NewTimestampFromTime(h.now()))
+	ld, err := decodeWebhookBody(h.limits, body, pcommon.NewTimestampFromTime(h.now()))
 	if err != nil {
+		var le *auditevent.LimitError
 		reason := reasonMalformed
-		if errors.Is(err, auditevent.ErrNotEvent) {
+		switch {
+		case errors.As(err, &le):
+			reason = reasonLimit
+		case errors.Is(err, auditevent.ErrNotEvent):
 			reason = reasonNotEvent
 		}
 		h.refuse(w, r, http.StatusBadRequest, reason, err.Error())
 		return
 	}
 	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
-	if err := h.consume(r.Context(), ld); err != nil {
+	err = handOff(ctx, h.consume, ld, h.grace, func(err error) {
+		// Also after a late success: Flipt's retry of a request answered
+		// 503 is then a duplicate the window can suppress.
+		if err == nil && h.dedup != nil {
+			h.dedup.remember(key)
+		}
+	})
+	if err != nil {
 		code, retryAfter := downstreamStatus(err)
 		if retryAfter != "" {
 			w.Header().Set("Retry-After", retryAfter)
 		}
+		reason, msg := reasonDownstream, downstreamMessage(code)
+		switch {
+		case code != http.StatusServiceUnavailable:
+		case errors.Is(context.Cause(h.stopping), errStopping) && ctx.Err() != nil:
+			reason, msg = reasonShutdown, "the collector is shutting down; retry later"
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			reason, msg = reasonTimeout, "not accepted by the pipeline within hold_timeout; retry later"
+		}
 		// The pipeline's error can name files and hosts; the sender only
 		// needs to know whether to retry.
-		h.refuse(w, r, code, reasonDownstream, downstreamMessage(code))
+		h.refuse(w, r, code, reason, msg)
 		return
-	}
-	if h.dedup != nil {
-		h.dedup.remember(key)
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
 // decodeWebhookBody turns a request body into records, all or nothing.
-func decodeWebhookBody(body []byte, observed pcommon.Timestamp) (plog.Logs, error) {
+func decodeWebhookBody(lim auditevent.Limits, body []byte, observed pcommon.Timestamp) (plog.Logs, error) {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
-	_, err := auditevent.DecodeRecords(body, sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
+	_, err := lim.DecodeRecords(body, sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
 	return ld, err
 }
 

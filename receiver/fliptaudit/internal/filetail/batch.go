@@ -97,7 +97,7 @@ func (t *Tailer) readBatch(fl *file) (plog.Logs, int64, int64, int, error) {
 			return // empty lines are not events and not errors
 		}
 		if err == nil {
-			err = auditevent.DecodeRecord(content, scratch, auditevent.SourceFile, observed)
+			err = t.Limits.DecodeRecord(content, scratch, auditevent.SourceFile, observed)
 		}
 		if err != nil {
 			t.skip(fl, no, err)

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 )
 
 // Values of Config.StartAt.
@@ -37,6 +39,10 @@ type Config struct {
 	// webhook's connections among them) do not depend on how many files
 	// include matches.
 	MaxConcurrentFiles int `mapstructure:"max_concurrent_files"`
+	// MaxLineSize is the longest line decoded, in bytes, newline excluded;
+	// a longer line is skipped without being held in memory. The default is
+	// the largest event Flipt can write, as the webhook's body limit.
+	MaxLineSize int `mapstructure:"max_line_size"`
 	// Storage names a storage extension (e.g. file_storage) that keeps the
 	// read position of each file across restarts. Without it a restart
 	// reads the files again from the beginning (or skips to the end with
@@ -48,13 +54,14 @@ type Config struct {
 // rest of the collector.
 const DefaultMaxConcurrentFiles = 256
 
-// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines, 256
-// open files.
+// NewDefaultConfig returns the defaults: beginning, 200ms, 1000 lines of
+// at most 32 MiB, 256 open files.
 func NewDefaultConfig() Config {
 	return Config{
 		StartAt:            StartAtBeginning,
 		PollInterval:       200 * time.Millisecond,
 		MaxBatchLines:      1000,
+		MaxLineSize:        auditevent.DefaultMaxEventSize,
 		MaxConcurrentFiles: DefaultMaxConcurrentFiles,
 	}
 }
@@ -80,6 +87,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxConcurrentFiles <= 0 {
 		errs = append(errs, fmt.Errorf("max_concurrent_files: must be positive, got %d", c.MaxConcurrentFiles))
+	}
+	if c.MaxLineSize < 0 {
+		errs = append(errs, fmt.Errorf("max_line_size: must not be negative, got %d", c.MaxLineSize))
 	}
 	return errors.Join(errs...)
 }

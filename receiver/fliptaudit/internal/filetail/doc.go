@@ -63,7 +63,7 @@
 // Lines. Only complete lines are decoded: a last line without its newline
 // waits for it, and at Shutdown stays unread, to be resumed after a restart.
 // Line numbers are 1-based and kept in the checkpoint. A line that is not
-// an audit event, is malformed JSON, or is longer than MaxLineSize (skipped
+// an audit event, is malformed JSON, or is longer than Config.MaxLineSize (skipped
 // without being buffered) is passed to onSkip with its path and line number
 // and skipped; empty lines are ignored. Nothing is logged per line: the
 // caller counts skips.

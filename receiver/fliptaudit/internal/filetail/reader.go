@@ -6,19 +6,26 @@ import (
 	"io"
 	"math"
 	"os"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 )
 
-// MaxLineSize is the longest line decoded, newline excluded. A longer line
-// is skipped without being held in memory and reported with ErrLineTooLong.
-const MaxLineSize = 1 << 20
+// maxLineSize is the line limit in force: Config.MaxLineSize, its default
+// when zero.
+func (c *Config) maxLineSize() int64 {
+	if c.MaxLineSize <= 0 {
+		return auditevent.DefaultMaxEventSize
+	}
+	return int64(c.MaxLineSize)
+}
 
 // readBufferSize is the read buffer; lines up to it are decoded in place.
 const readBufferSize = 64 << 10
 
 // Errors passed to onSkip besides the decoding errors of auditevent.
 var (
-	// ErrLineTooLong is a line longer than MaxLineSize.
-	ErrLineTooLong = errors.New("line longer than 1 MiB")
+	// ErrLineTooLong is a line longer than Config.MaxLineSize.
+	ErrLineTooLong = errors.New("line longer than max_line_size")
 	// ErrTornLine is an unterminated last line of a file that was rotated
 	// away or deleted and has since stayed idle.
 	ErrTornLine = errors.New("last line of a rotated or deleted file has no newline")
@@ -26,8 +33,9 @@ var (
 
 // lineReader reads complete lines; its buffers are reused across files.
 type lineReader struct {
-	br  *bufio.Reader
-	buf []byte // a line longer than br's buffer
+	br      *bufio.Reader
+	buf     []byte // a line longer than br's buffer
+	maxLine int64
 }
 
 func (r *lineReader) reset(f *os.File, at int64) {
@@ -63,7 +71,7 @@ func (r *lineReader) scan(fl *file, maxLines int, fn func(no int64, content []by
 				line++
 				n++
 				end = pos
-				if tooLong || size-1 > MaxLineSize {
+				if tooLong || size-1 > r.maxLine {
 					fn(line, nil, ErrLineTooLong)
 				} else {
 					if len(r.buf) > 0 {
@@ -74,7 +82,7 @@ func (r *lineReader) scan(fl *file, maxLines int, fn func(no int64, content []by
 				}
 				break
 			}
-			if size > MaxLineSize && !tooLong {
+			if size > r.maxLine && !tooLong {
 				tooLong, r.buf = true, r.buf[:0]
 			}
 			if !tooLong {

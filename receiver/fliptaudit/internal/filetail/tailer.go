@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 )
 
 // Semantic-convention attributes naming the file a record was read from.
@@ -37,6 +39,8 @@ type Tailer struct {
 	consume func(context.Context, plog.Logs) error
 	onSkip  func(path string, line int, err error)
 	opts    options
+	// Limits bound the structure of each decoded line; set before Start.
+	Limits auditevent.Limits
 
 	mu      sync.Mutex // guards the lifecycle fields below
 	cancel  context.CancelFunc
@@ -98,6 +102,7 @@ func New(cfg *Config, set component.TelemetrySettings, id component.ID, consume 
 		files: map[fileID]*file{}, warned: map[string]string{},
 		pool:        newPool(cfg.MaxConcurrentFiles, o.openFiles),
 		forgetAfter: forgetAfter,
+		lines:       lineReader{maxLine: cfg.maxLineSize()},
 	}
 }
 

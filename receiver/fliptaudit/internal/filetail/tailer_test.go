@@ -5,6 +5,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -332,7 +333,7 @@ func TestOverlongLineIsSkippedWithoutBuffering(t *testing.T) {
 	_, path := newLog(t, joinLines(lines[0], long, lines[1]))
 	// A torn overlong line is skipped once its newline arrives.
 	appendFile(t, path, long)
-	r := start(t, Config{Include: []string{path}}, nil, nil)
+	r := start(t, Config{Include: []string{path}, MaxLineSize: 1 << 20}, nil, nil)
 	r.waitRecords(t, 2)
 	eventually(t, func() bool { return len(r.skips.snapshot()) == 1 }, "a skip")
 	r.waitPolls(t, 3)
@@ -350,7 +351,7 @@ func TestOverlongLineIsSkippedWithoutBuffering(t *testing.T) {
 		assert.ErrorIs(t, s.err, ErrLineTooLong)
 	}
 	assert.Equal(t, string(lines[2]), r.sink.snapshot()[2].line)
-	assert.LessOrEqual(t, cap(r.lines.buf), MaxLineSize+readBufferSize, "an overlong line is not buffered")
+	assert.LessOrEqual(t, cap(r.lines.buf), 1<<20+readBufferSize, "an overlong line is not buffered")
 }
 
 func TestStartAtEndSkipsExistingLinesOnly(t *testing.T) {
@@ -425,3 +426,20 @@ type notStorage struct{}
 
 func (notStorage) Start(context.Context, component.Host) error { return nil }
 func (notStorage) Shutdown(context.Context) error              { return nil }
+
+// The default line limit is the largest event Flipt can write, as the
+// webhook's body limit: a 2 MiB event (over the old 1 MiB line limit) is
+// read, not skipped.
+func TestDefaultLineLimitTakesLargeEvents(t *testing.T) {
+	lines, _ := captured(t)
+	big := bytes.Replace(lines[0], []byte(`"payload":{`), []byte(`"payload":{"big":"`+strings.Repeat("y", 2<<20)+`",`), 1)
+	require.NotEqual(t, lines[0], big)
+	_, path := newLog(t, joinLines(big, lines[1]))
+	cfg := NewDefaultConfig()
+	cfg.Include = []string{path}
+	r := start(t, cfg, nil, nil)
+	r.waitRecords(t, 2)
+	r.stop(t)
+	assert.Empty(t, r.skips.snapshot())
+	assert.Equal(t, string(big), r.sink.snapshot()[0].line)
+}

@@ -96,13 +96,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.FliptAuditRequestsRefused, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_requests_refused",
-		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, too_large, content_type, method, downstream). [Alpha]"),
+		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it). [Alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.FliptAuditSpanEventsSkipped, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_span_events_skipped",
-		metric.WithDescription("Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event. [Alpha]"),
+		metric.WithDescription("Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit, cut). [Alpha]"),
 		metric.WithUnit("{event}"),
 	)
 	errs = errors.Join(errs, err)

@@ -104,7 +104,7 @@ func AssertEqualFliptAuditFileOpen(t *testing.T, tt *componenttest.Telemetry, dp
 func AssertEqualFliptAuditRequestsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_flipt_audit_requests_refused",
-		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, too_large, content_type, method, downstream). [Alpha]",
+		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it). [Alpha]",
 		Unit:        "{request}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -120,7 +120,7 @@ func AssertEqualFliptAuditRequestsRefused(t *testing.T, tt *componenttest.Teleme
 func AssertEqualFliptAuditSpanEventsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_flipt_audit_span_events_skipped",
-		Description: "Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event. [Alpha]",
+		Description: "Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit, cut). [Alpha]",
 		Unit:        "{event}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

@@ -1,0 +1,54 @@
+package auditevent
+
+import (
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/xpdata"
+)
+
+// narrowMembers is how many members an object is built with pcommon.Map's
+// own inserts, each of which scans the keys before it; past that a set of
+// keys and an unchecked builder keep a wide object linear in its size.
+const narrowMembers = 32
+
+// wideMap builds an object's members in order, refusing duplicate keys.
+type wideMap struct {
+	dst  pcommon.Map
+	n    int
+	keys map[string]struct{} // nil while narrow
+	mb   xpdata.MapBuilder
+}
+
+// put adds an empty member under key and returns it, or false if key is
+// already there. The value is valid until the next put.
+func (w *wideMap) put(key string) (pcommon.Value, bool) {
+	if w.keys == nil && w.n < narrowMembers {
+		v, existed := w.dst.GetOrPutEmpty(key)
+		if existed {
+			return v, false
+		}
+		w.n++
+		return v, true
+	}
+	if w.keys == nil {
+		w.keys = make(map[string]struct{}, 2*narrowMembers)
+		w.mb.EnsureCapacity(2 * narrowMembers)
+		for k, v := range w.dst.All() {
+			w.keys[k] = struct{}{}
+			v.MoveTo(w.mb.AppendEmpty(k))
+		}
+		w.dst.Clear()
+	}
+	if _, dup := w.keys[key]; dup {
+		return pcommon.Value{}, false
+	}
+	w.keys[key] = struct{}{}
+	w.n++
+	return w.mb.AppendEmpty(key), true
+}
+
+// finish moves a wide object's members into dst.
+func (w *wideMap) finish() {
+	if w.keys != nil {
+		w.mb.UnsafeIntoMap(w.dst)
+	}
+}

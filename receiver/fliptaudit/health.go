@@ -1,0 +1,36 @@
+package fliptaudit
+
+import (
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
+)
+
+// pipelineHealth remembers whether the last hand-off to the next consumer
+// failed with a retryable error, for the health endpoint. A permanent
+// error says nothing of the pipeline (the records were refused, not the
+// pipeline down) and leaves the state as it was.
+type pipelineHealth struct {
+	failingSince atomic.Pointer[time.Time] // nil: the last hand-off succeeded (or none yet)
+}
+
+func (p *pipelineHealth) record(err error, now time.Time) {
+	switch {
+	case err == nil:
+		p.failingSince.Store(nil)
+	case !consumererror.IsPermanent(err):
+		p.failingSince.CompareAndSwap(nil, &now)
+	}
+}
+
+// failing returns since when hand-offs have been refused, if they are.
+func (p *pipelineHealth) failing() (time.Time, bool) {
+	if p == nil {
+		return time.Time{}, false
+	}
+	if t := p.failingSince.Load(); t != nil {
+		return *t, true
+	}
+	return time.Time{}, false
+}

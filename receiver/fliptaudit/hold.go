@@ -1,0 +1,47 @@
+package fliptaudit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+)
+
+// Errors a hand-off ends with when the next consumer did not answer in
+// time; both are retryable (503).
+var (
+	errHoldExpired = errors.New("the next consumer did not return before the hold ended")
+	errStopping    = errors.New("the receiver is shutting down")
+)
+
+// handOff passes ld to the next consumer under ctx, whose deadline is the
+// end of the hold, and returns its error. A consumer still busy grace
+// after ctx ended is left to finish on its own, so that the sender gets
+// its answer before the server's write deadline: the answer is then 503,
+// the outcome unknown. done runs with the consumer's error when it returns,
+// however late.
+func handOff(ctx context.Context, consume func(context.Context, plog.Logs) error, ld plog.Logs, grace time.Duration, done func(error)) error {
+	result := make(chan error, 1)
+	go func() {
+		err := consume(ctx, ld)
+		done(err)
+		result <- err
+	}()
+	select {
+	case err := <-result:
+		return err
+	case <-ctx.Done():
+	}
+	t := time.NewTimer(grace)
+	defer t.Stop()
+	select {
+	case err := <-result:
+		return err
+	case <-t.C:
+		if errors.Is(context.Cause(ctx), errStopping) {
+			return errStopping
+		}
+		return errHoldExpired
+	}
+}

@@ -1,0 +1,251 @@
+package fliptaudit
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
+)
+
+// blockingConsumer blocks every call until its ctx ends, as an exporter
+// retrying a full disk does, and counts the calls.
+type blockingConsumer struct {
+	calls   atomic.Int32
+	started chan struct{} // one value per call
+}
+
+func newBlockingConsumer() *blockingConsumer {
+	return &blockingConsumer{started: make(chan struct{}, 100)}
+}
+
+func (b *blockingConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (b *blockingConsumer) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	b.calls.Add(1)
+	b.started <- struct{}{}
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+// A request held by a consumer that never returns by itself is answered
+// 503 with Retry-After when its hold ends, before the server's write
+// deadline: the client gets an answer, never a broken connection.
+func TestHoldEndsWith503BeforeWriteDeadline(t *testing.T) {
+	next := newBlockingConsumer()
+	rcv := startReceiver(t, next, func(w *WebhookConfig) {
+		w.WriteTimeout = 3 * time.Second
+		w.HoldTimeout = 1 * time.Second
+	})
+	r := fliptcapture.WebhookRequests(t, false)[0]
+	resp := post(t, rcv.url, "application/json", r.Body) // post fails the test on a connection error
+	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
+		t.Fatalf("held request: %d %v %q", resp.status, resp.header, resp.body)
+	}
+	if !strings.Contains(resp.body, "hold_timeout") {
+		t.Errorf("reason %q does not name hold_timeout", resp.body)
+	}
+	if n := counter(t, rcv.tel, metricRefused, "reason", reasonTimeout); n != 1 {
+		t.Errorf("requests_refused{reason=timeout} = %d", n)
+	}
+}
+
+// ignoringConsumer ignores its ctx and returns only when released.
+type ignoringConsumer struct {
+	release chan struct{}
+	err     error
+}
+
+func (c *ignoringConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *ignoringConsumer) ConsumeLogs(context.Context, plog.Logs) error {
+	<-c.release
+	return c.err
+}
+
+// Even a consumer that ignores its ctx cannot keep the answer past the
+// write deadline: the handler answers 503 within the margin.
+func TestHoldAnswersEvenIfConsumerIgnoresContext(t *testing.T) {
+	next := &ignoringConsumer{release: make(chan struct{})}
+	defer close(next.release)
+	rcv := startReceiver(t, next, func(w *WebhookConfig) {
+		w.WriteTimeout = 5 * time.Second // the answer goes out 2s after the hold, 2s before this
+		w.HoldTimeout = 1 * time.Second
+	})
+	resp := post(t, rcv.url, "application/json", fliptcapture.WebhookRequests(t, false)[0].Body)
+	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
+		t.Fatalf("held request: %d %v %q", resp.status, resp.header, resp.body)
+	}
+}
+
+// With dedup_window on, a consumer that accepts after its request was
+// answered 503 has the body remembered: Flipt's retry is then a duplicate,
+// not a second copy.
+func TestLateAcceptanceSuppressesTheRetry(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	next := &ignoringConsumer{release: make(chan struct{})}
+	var released atomic.Bool
+	rcv := startReceiver(t, consumerFunc(func(ctx context.Context, ld plog.Logs) error {
+		if !released.Load() {
+			if err := next.ConsumeLogs(ctx, ld); err != nil {
+				return err
+			}
+		}
+		return sink.ConsumeLogs(ctx, ld)
+	}), func(w *WebhookConfig) {
+		w.WriteTimeout = 3 * time.Second
+		w.HoldTimeout = 1 * time.Second
+		w.DedupWindow = time.Minute
+	})
+	body := fliptcapture.WebhookRequests(t, false)[0].Body
+	if resp := post(t, rcv.url, "application/json", body); resp.status != http.StatusServiceUnavailable {
+		t.Fatalf("held request: %d", resp.status)
+	}
+	released.Store(true)
+	close(next.release) // the consumer now accepts, after the 503
+	require.Eventually(t, func() bool { return sink.LogRecordCount() == 1 }, 30*time.Second, 10*time.Millisecond, "the late acceptance")
+	if r := post(t, rcv.url, "application/json", body); r.status != http.StatusOK || counter(t, rcv.tel, metricDuplicates, "", "") != 1 {
+		t.Errorf("Flipt's retry: %d, duplicates_suppressed %d", r.status, counter(t, rcv.tel, metricDuplicates, "", ""))
+	}
+	if n := sink.LogRecordCount(); n != 1 {
+		t.Errorf("%d records, want the one accepted late", n)
+	}
+}
+
+// Shutdown during a hold ends it: the client gets 503 + Retry-After (Flipt
+// sends the event again, to this collector once restarted or to another),
+// and Shutdown returns.
+func TestShutdownAnswersHeldRequests(t *testing.T) {
+	next := newBlockingConsumer()
+	rcv := startReceiverNoCleanupShutdown(t, next, func(w *WebhookConfig) {
+		w.WriteTimeout = time.Hour
+		w.HoldTimeout = 59 * time.Minute
+	})
+	body := fliptcapture.WebhookRequests(t, false)[0].Body
+	const held = 3
+	answers := make(chan response, held)
+	for range held {
+		go func() {
+			req, _ := http.NewRequest(http.MethodPost, rcv.url, strings.NewReader(string(body)))
+			req.Header.Set("Content-Type", "application/json")
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				answers <- response{status: -1, body: err.Error()}
+				return
+			}
+			resp.Body.Close()
+			answers <- response{status: resp.StatusCode, header: resp.Header}
+		}()
+	}
+	for range held {
+		<-next.started
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := rcv.Shutdown(ctx); err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	for range held {
+		a := <-answers
+		if a.status != http.StatusServiceUnavailable || a.header.Get("Retry-After") == "" {
+			t.Errorf("held request at shutdown: %d %v %s", a.status, a.header, a.body)
+		}
+	}
+	if n := counter(t, rcv.tel, metricRefused, "reason", reasonShutdown); n != held {
+		t.Errorf("requests_refused{reason=shutdown} = %d", n)
+	}
+}
+
+// Shutdown returns within its own ctx even when a consumer ignores its
+// ctx and the answer cannot be sent in time.
+func TestShutdownReturnsWithinItsContext(t *testing.T) {
+	next := &ignoringConsumer{release: make(chan struct{})}
+	defer close(next.release)
+	rcv := startReceiverNoCleanupShutdown(t, next, func(w *WebhookConfig) {
+		w.WriteTimeout = time.Hour
+		w.HoldTimeout = 59 * time.Minute
+	})
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, rcv.url, strings.NewReader(string(fliptcapture.WebhookRequests(t, false)[0].Body)))
+		req.Header.Set("Content-Type", "application/json")
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}()
+	require.Eventually(t, func() bool { return counter(t, rcv.tel, metricReceived, "", "") == 1 }, 30*time.Second, 10*time.Millisecond, "the request to be held")
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // already over: Shutdown must not wait for the held request
+	if err := rcv.Shutdown(ctx); !errors.Is(err, context.Canceled) {
+		t.Fatalf("Shutdown with an ended ctx: %v", err)
+	}
+}
+
+// switchedConsumer fails with a retryable error while failing is set, as
+// audit_file does on a full disk.
+type switchedConsumer struct {
+	failing atomic.Bool
+	sink    consumertest.LogsSink
+}
+
+func (f *switchedConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (f *switchedConsumer) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if f.failing.Load() {
+		return errors.New("open /var/log/otelcol-flipt/flipt-audit.log: no space left on device")
+	}
+	return f.sink.ConsumeLogs(ctx, ld)
+}
+
+// The health path says 503 while the pipeline refuses (the last hand-off
+// failed with a retryable error and none succeeded since), with a reason
+// that does not echo the pipeline's error, and ok once one is accepted.
+func TestHealthFollowsThePipeline(t *testing.T) {
+	next := new(switchedConsumer)
+	rcv := startReceiver(t, next, nil)
+	health := strings.TrimSuffix(rcv.url, defaultPath) + defaultHealthPath
+	get := func() response {
+		req, _ := http.NewRequest(http.MethodGet, health, nil)
+		return do(t, req)
+	}
+	if r := get(); r.status != http.StatusOK {
+		t.Fatalf("before any request: %d %s", r.status, r.body)
+	}
+	reqs := fliptcapture.WebhookRequests(t, false)
+	next.failing.Store(true)
+	if r := post(t, rcv.url, "application/json", reqs[0].Body); r.status != http.StatusServiceUnavailable {
+		t.Fatalf("refused hand-off: %d", r.status)
+	}
+	r := get()
+	if r.status != http.StatusServiceUnavailable || strings.Count(r.body, "\n") != 1 || strings.Contains(r.body, "no space") {
+		t.Fatalf("health while refusing: %d %q", r.status, r.body)
+	}
+	// A permanent refusal (a bad event) says nothing of the pipeline.
+	if r := post(t, rcv.url, "application/json", []byte("{")); r.status != http.StatusBadRequest {
+		t.Fatalf("bad body: %d", r.status)
+	}
+	if r := get(); r.status != http.StatusServiceUnavailable {
+		t.Errorf("health after a 400: %d", r.status)
+	}
+	next.failing.Store(false)
+	if r := post(t, rcv.url, "application/json", reqs[0].Body); r.status != http.StatusOK {
+		t.Fatalf("recovered hand-off: %d", r.status)
+	}
+	if r := get(); r.status != http.StatusOK || r.body != "ok\n" {
+		t.Errorf("health after recovery: %d %q", r.status, r.body)
+	}
+}
+
+type consumerFunc func(context.Context, plog.Logs) error
+
+func (f consumerFunc) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (f consumerFunc) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
