@@ -113,7 +113,7 @@ func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint6
 	key := fingerprint(tid, s.SpanID())
 	seen, marked := in.batch[key]
 	if !marked {
-		_, marked = in.frontier.Get(key, now)
+		marked = in.frontier.Has(key, now)
 	}
 	if marked && !seen {
 		in.batch[key] = true
@@ -203,7 +203,7 @@ func (in *inferrer) endBatch(now int64) {
 			continue
 		}
 		// Not in this batch: an ancestor still to come, or a parked lookup.
-		in.frontier.Put(k, 0, now)
+		in.frontier.Put(k, now)
 	}
 	clear(in.batch)
 	clear(in.found)
