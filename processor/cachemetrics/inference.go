@@ -63,10 +63,11 @@ type inferrer struct {
 	pending fifo.Queue[pendingLookup]
 	early   uint64 // parked lookups decided early: no room
 
+	dedup  *dedup // nil when off
 	decide func(p *pendingLookup, o outcome)
 }
 
-func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide func(*pendingLookup, outcome)) *inferrer {
+func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, dd *dedup, decide func(*pendingLookup, outcome)) *inferrer {
 	if len(rules) == 0 {
 		return nil
 	}
@@ -76,6 +77,7 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 		maxPending: cfg.MaxEntries,
 		frontier:   marks.New[uint64](cfg.MaxEntries, int64(cfg.EntryTTL)),
 		batch:      map[uint64]bool{},
+		dedup:      dd,
 		decide:     decide,
 	}
 	for _, r := range rules {
@@ -96,8 +98,10 @@ func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
 }
 
 // observe takes one span of the current batch with its attribute scan. A
-// span already counted by an attribute rule is not a lookup again.
-func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint64, vals []pcommon.Value, now int64) {
+// span counted already (by an attribute rule, or within the dedup window)
+// is not a lookup again, but its marks still travel up: a re-sent batch
+// marks nothing new, and a lookup still waiting is not parked twice.
+func (in *inferrer) observe(s ptrace.Span, res *resRef, sight sighting, mask uint64, vals []pcommon.Value, now int64) {
 	tid := s.TraceID()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
@@ -126,12 +130,15 @@ func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint6
 			in.links = append(in.links, link{key, parent})
 		}
 	}
-	if counted {
+	if sight == counted {
 		return
 	}
 	name := s.Name()
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
+			if sight == unchecked && !in.dedup.first(s, now) {
+				return
+			}
 			in.found = append(in.found, pendingLookup{key: key, res: res.get(), rule: &in.rules[i]})
 			return
 		}

@@ -34,12 +34,18 @@ func (t *Table[K]) Put(k K, now int64) {
 }
 
 // Add adds k and reports whether it was new: not held, or held but expired.
-// Entries whose time is up are dropped first, so an expired key is re-added
-// with a fresh expiry and is never queued twice.
+// An expired key is dropped by Expire and added again with a fresh expiry;
+// a key is never queued twice. Calling Expire once per batch keeps this to
+// one map lookup for a key already held.
 func (t *Table[K]) Add(k K, now int64) bool {
-	t.Expire(now)
-	if _, ok := t.m[k]; ok {
-		return false
+	if exp, ok := t.m[k]; ok {
+		if exp > now {
+			return false
+		}
+		t.Expire(now)
+		if _, ok := t.m[k]; ok {
+			return true // the clock went back: new, but it keeps its slot
+		}
 	}
 	t.insert(k, now)
 	return true
