@@ -148,15 +148,16 @@ func (c *cacheConnector) examine(span ptrace.Span, ref *resRef, nanos int64) {
 		var self bool
 		c.scratch, self = c.attr.span(span, mask, c.vals, c.scratch[:0])
 		if len(c.scratch) > 0 {
-			sight = counted
+			sight = resent
 			if c.dedup.first(span, nanos) {
 				for _, l := range c.scratch {
 					c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
 					c.stats.lookups[kindAttribute][l.o]++
 				}
-				if !self {
-					sight = firstSight // only its events were lookups
-				}
+				sight = firstSight
+			}
+			if self {
+				sight = counted // never an inference lookup
 			}
 		}
 		clear(c.scratch) // drop references into the caller's pdata

@@ -50,6 +50,7 @@ type sighting uint8
 
 const (
 	unchecked  sighting = iota // not looked up in the dedup table
-	firstSight                 // recorded just now by its span events: new
-	counted                    // counted by an attribute rule now, or already within the window
+	firstSight                 // its span events were lookups, new: recorded just now
+	resent                     // its span events were lookups, seen within the window
+	counted                    // the span itself was an attribute lookup: never an inference one
 )

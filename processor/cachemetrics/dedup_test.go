@@ -204,3 +204,26 @@ func TestDedupCapEviction(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 2}}, opts...)
 	require.Equal(t, 2, h.c.dedup.seen.Len())
 }
+
+// A re-send regrouped upstream can carry the backend span the first copy of
+// a held lookup lacked: the held lookup then becomes the one miss.
+func TestResentWithBackendSpanMarksTheHeldLookup(t *testing.T) {
+	const eval = "flipt.evaluation.EvaluationService/Variant"
+	sql := map[string]any{"db.system.name": "sqlite"}
+	for _, events := range []bool{false, true} {
+		h := newHarness(t, withPreset)
+		lookup := spanSpec{name: eval, trace: 1, id: 1}
+		if events { // an event lookup too: the span goes through the attribute path first
+			lookup.events = []map[string]any{{"cache.hit": true, "cache.backend": "redis", "cache.type": "segment"}}
+		}
+		h.consume(t, traces(lookup)) // held: no backend span yet
+		// The backend span first, so the lookup is seen already marked.
+		h.consume(t, traces(spanSpec{name: "sql.rows", trace: 1, id: 2, parent: 1, attrs: sql}, lookup))
+		got := settle(t, h)
+		assert.Equal(t, int64(1), got["flipt flipt.cache.miss memory/evaluation"], "events=%v", events)
+		assert.Equal(t, int64(0), got["flipt flipt.cache.hit memory/evaluation"], "events=%v", events)
+		if events {
+			assert.Equal(t, int64(1), got["flipt flipt.cache.hit redis/segment"])
+		}
+	}
+}

@@ -57,6 +57,9 @@ type inferrer struct {
 	lastMarked uint64
 	links      []link
 	found      []pendingLookup
+	// resent are lookups of this batch counted before (dedup): not decided
+	// again, but a mark they get here is kept for the original still held.
+	resent []uint64
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
@@ -99,8 +102,8 @@ func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
 
 // observe takes one span of the current batch with its attribute scan. A
 // span counted already (by an attribute rule, or within the dedup window)
-// is not a lookup again, but its marks still travel up: a re-sent batch
-// marks nothing new, and a lookup still waiting is not parked twice.
+// is not a lookup again, but its marks still travel up, and a lookup still
+// waiting is not parked twice.
 func (in *inferrer) observe(s ptrace.Span, res *resRef, sight sighting, mask uint64, vals []pcommon.Value, now int64) {
 	tid := s.TraceID()
 	if in.isBackend(mask, vals) {
@@ -136,7 +139,8 @@ func (in *inferrer) observe(s ptrace.Span, res *resRef, sight sighting, mask uin
 	name := s.Name()
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
-			if sight == unchecked && !in.dedup.first(s, now) {
+			if sight == resent || sight == unchecked && !in.dedup.first(s, now) {
+				in.resent = append(in.resent, key)
 				return
 			}
 			in.found = append(in.found, pendingLookup{key: key, res: res.get(), rule: &in.rules[i]})
@@ -212,9 +216,16 @@ func (in *inferrer) endBatch(now int64) {
 		// Not in this batch: an ancestor still to come, or a parked lookup.
 		in.frontier.Put(k, now)
 	}
+	for _, k := range in.resent {
+		// A re-send regrouped upstream may bring the backend span the
+		// first copy lacked; the first copy may still be held.
+		if _, marked := in.batch[k]; marked {
+			in.frontier.Put(k, now)
+		}
+	}
 	clear(in.batch)
 	clear(in.found)
-	in.found, in.links = in.found[:0], in.links[:0]
+	in.found, in.links, in.resent = in.found[:0], in.links[:0], in.resent[:0]
 	in.changed = false
 	in.lastMarked = 0
 	in.expirePending(now)
