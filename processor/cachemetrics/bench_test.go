@@ -141,6 +141,10 @@ func BenchmarkConsumeFliptCaptures(b *testing.B) {
 		c, clock := benchConnector(b, withPreset)
 		runBatches(b, c, clock, batches, time.Second, 3)
 	})
+	b.Run("new_dedup_off", func(b *testing.B) {
+		c, clock := benchConnector(b, func(c *Config) { withPreset(c); c.Dedup.Window = 0 })
+		runBatches(b, c, clock, batches, time.Second, 1)
+	})
 }
 
 // BenchmarkConsumeAttributeSpans: the attribute-rule path, 64 batches five
@@ -154,5 +158,9 @@ func BenchmarkConsumeAttributeSpans(b *testing.B) {
 	b.Run("resent_3x", func(b *testing.B) {
 		c, clock := benchConnector(b, nil)
 		runBatches(b, c, clock, batches, 5*time.Second, 3)
+	})
+	b.Run("new_dedup_off", func(b *testing.B) {
+		c, clock := benchConnector(b, func(c *Config) { c.Dedup.Window = 0 })
+		runBatches(b, c, clock, batches, 5*time.Second, 1)
 	})
 }
