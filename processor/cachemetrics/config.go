@@ -33,6 +33,19 @@ type Config struct {
 	AttributeRules AttributeRules `mapstructure:"attribute_rules"`
 	// Inference recognises lookups by whether they reached a backend.
 	Inference Inference `mapstructure:"inference"`
+	// Dedup counts a span once however often it is sent.
+	Dedup Dedup `mapstructure:"dedup"`
+}
+
+// Dedup remembers the spans that produced a count, so an export that is
+// refused further down the pipeline and re-sent is not counted again.
+type Dedup struct {
+	// Window is how long a counted span's identity (trace and span ID) is
+	// remembered; 0 turns deduplication off.
+	Window time.Duration `mapstructure:"window"`
+	// MaxEntries bounds the identities remembered; when full, the oldest is
+	// forgotten early.
+	MaxEntries int `mapstructure:"max_entries"`
 }
 
 // MetricNames are the names of the three output counters.
@@ -139,6 +152,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.AttributeRules.validate()...)
 	errs = append(errs, c.Inference.validate()...)
+	errs = append(errs, c.Dedup.validate(c.Inference.Wait, len(c.inferenceRules()) > 0)...)
 	if n := c.scanKeyCount(); n > maxScanKeys {
 		add("attribute_rules: %d attribute keys in hit_attributes, error_attributes and inference::backend::any_of; at most %d", n, maxScanKeys)
 	}
@@ -198,6 +212,24 @@ func (in *Inference) validate() []error {
 	}
 	if len(in.Rules) > 0 && len(in.Backend.AnyOf) == 0 {
 		add("inference::backend::any_of: must not be empty when inference rules are set")
+	}
+	return errs
+}
+
+func (d *Dedup) validate(wait time.Duration, inference bool) []error {
+	var errs []error
+	add := func(format string, a ...any) { errs = append(errs, fmt.Errorf(format, a...)) }
+	switch {
+	case d.Window < 0:
+		add("dedup::window: must not be negative (0 turns deduplication off), got %s", d.Window)
+	case d.Window == 0:
+		return nil
+	case inference && d.Window < wait:
+		// A lookup still waiting must be remembered until it is counted.
+		add("dedup::window: must be at least inference::wait (%s), got %s", wait, d.Window)
+	}
+	if d.MaxEntries <= 0 {
+		add("dedup::max_entries: must be positive when dedup::window is set, got %d", d.MaxEntries)
 	}
 	return errs
 }

@@ -64,19 +64,30 @@ func TestConfigCustom(t *testing.T) {
 			}},
 			Rules: []InferenceRule{{SpanNames: []string{"flipt.evaluation.EvaluationService/*"}, Cache: "redis", Type: "evaluation"}},
 		},
+		Dedup: Dedup{Window: time.Minute, MaxEntries: 500},
 	}
 	assert.Equal(t, want, cfg)
 }
 
+func TestConfigDedupOff(t *testing.T) {
+	cfg, err := loadConfig(t, "dedup_off")
+	require.NoError(t, err)
+	assert.Zero(t, cfg.Dedup.Window)
+	assert.Nil(t, newDedup(cfg.Dedup), "window 0: no table")
+}
+
 func TestConfigErrorsNameTheField(t *testing.T) {
 	cases := map[string][]string{
-		"bad_preset":    {"preset: unknown preset"},
-		"bad_numbers":   {"flush_interval:", "max_series:", "inference::wait:"},
-		"bad_rule":      {"inference::rules[0]::span_names:", "inference::rules[0]::cache:"},
-		"no_rules":      {"attribute_rules::enabled: no rules left"},
-		"bad_names":     {"metrics::error: must not be empty", `metrics: "same" is used by both`},
-		"bad_ttl":       {"inference::entry_ttl: must be at least inference::wait"},
-		"too_many_keys": {"attribute_rules: 67 attribute keys", "at most 64"},
+		"bad_preset":        {"preset: unknown preset"},
+		"bad_numbers":       {"flush_interval:", "max_series:", "inference::wait:"},
+		"bad_rule":          {"inference::rules[0]::span_names:", "inference::rules[0]::cache:"},
+		"no_rules":          {"attribute_rules::enabled: no rules left"},
+		"bad_names":         {"metrics::error: must not be empty", `metrics: "same" is used by both`},
+		"bad_ttl":           {"inference::entry_ttl: must be at least inference::wait"},
+		"too_many_keys":     {"attribute_rules: 67 attribute keys", "at most 64"},
+		"bad_dedup":         {"dedup::window: must not be negative (0 turns deduplication off), got -1s"},
+		"bad_dedup_entries": {"dedup::max_entries: must be positive when dedup::window is set, got 0"},
+		"bad_dedup_window":  {"dedup::window: must be at least inference::wait (2s), got 1s"},
 	}
 	for name, wants := range cases {
 		t.Run(name, func(t *testing.T) {

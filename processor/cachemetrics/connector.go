@@ -28,12 +28,14 @@ type cacheConnector struct {
 	mu            sync.Mutex
 	store         *store
 	inf           *inferrer
+	dedup         *dedup
 	scratch       []lookup
 	vals          []pcommon.Value // values found by the scan of one span
 	stats         stats
 	ts            pcommon.Timestamp // time of the call holding the lock
 	lastEvictions uint64
 	lastOverflow  uint64
+	lastDedupEv   uint64
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -55,12 +57,13 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, no
 		names:      [numOutcomes]string{cfg.Metrics.Hit, cfg.Metrics.Miss, cfg.Metrics.Error},
 		tel:        tel,
 		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries),
+		dedup:      newDedup(cfg.Dedup),
 	}
 	keys := newScanKeys(cfg)
 	c.idx = newAttrIndex(keys.all)
 	c.vals = make([]pcommon.Value, len(keys.all))
 	c.attr = newAttrRules(cfg.AttributeRules, keys, c.idx)
-	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.decided)
+	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.dedup, c.decided)
 	return c, nil
 }
 
@@ -113,6 +116,7 @@ func (c *cacheConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) er
 	c.mu.Lock()
 	c.ts = pcommon.NewTimestampFromTime(now)
 	nanos := now.UnixNano()
+	c.dedup.expire(nanos)
 	rss := td.ResourceSpans()
 	for i := range rss.Len() {
 		rs := rss.At(i)
@@ -135,19 +139,31 @@ func (c *cacheConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) er
 	return nil
 }
 
+// examine counts the attribute lookups of a span and hands it to inference.
+// A span seen within the dedup window counts nothing, by either rule kind.
 func (c *cacheConnector) examine(span ptrace.Span, ref *resRef, nanos int64) {
 	mask := c.idx.scan(span.Attributes(), c.vals)
-	counted := false
+	sight := unchecked
 	if c.attr != nil {
-		c.scratch, counted = c.attr.span(span, mask, c.vals, c.scratch[:0])
-		for _, l := range c.scratch {
-			c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
-			c.stats.lookups[kindAttribute][l.o]++
+		var self bool
+		c.scratch, self = c.attr.span(span, mask, c.vals, c.scratch[:0])
+		if len(c.scratch) > 0 {
+			sight = resent
+			if c.dedup.first(span, nanos) {
+				for _, l := range c.scratch {
+					c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
+					c.stats.lookups[kindAttribute][l.o]++
+				}
+				sight = firstSight
+			}
+			if self {
+				sight = counted // never an inference lookup
+			}
 		}
 		clear(c.scratch) // drop references into the caller's pdata
 	}
 	if c.inf != nil {
-		c.inf.observe(span, ref, counted, mask, c.vals, nanos)
+		c.inf.observe(span, ref, sight, mask, c.vals, nanos)
 	}
 }
 
@@ -162,6 +178,11 @@ func (c *cacheConnector) flush(ctx context.Context) {
 		c.inf.expirePending(now.UnixNano())
 		tableSize = c.inf.size()
 	}
+	dedupSize := 0
+	if c.dedup != nil {
+		c.dedup.expire(now.UnixNano())
+		dedupSize = c.dedup.seen.Len()
+	}
 	c.store.expire(pcommon.NewTimestampFromTime(now.Add(-c.expiration)))
 	md := c.store.build(c.names, c.ts)
 	series := c.store.n
@@ -169,7 +190,7 @@ func (c *cacheConnector) flush(ctx context.Context) {
 	c.mu.Unlock()
 
 	c.tel.record(ctx, &s)
-	c.tel.gauges(ctx, series, tableSize)
+	c.tel.gauges(ctx, series, tableSize, dedupSize)
 	if md.ResourceMetrics().Len() == 0 {
 		return
 	}
@@ -188,6 +209,13 @@ func (c *cacheConnector) takeStats() stats {
 		ev := c.inf.evictions()
 		s.evictions = int64(ev - c.lastEvictions)
 		c.lastEvictions = ev
+	}
+	if c.dedup != nil {
+		s.duplicates = int64(c.dedup.duplicates)
+		c.dedup.duplicates = 0
+		ev := c.dedup.seen.Evictions()
+		s.dedupEvictions = int64(ev - c.lastDedupEv)
+		c.lastDedupEv = ev
 	}
 	return s
 }

@@ -49,6 +49,9 @@ func createDefaultConfig() component.Config {
 				{Key: "db.system"},
 			}},
 		},
+		// Five minutes is exporterhelper's default retry max_elapsed_time,
+		// longer than the OTel SDKs' one minute.
+		Dedup: Dedup{Window: 5 * time.Minute, MaxEntries: 100_000},
 	}
 }
 

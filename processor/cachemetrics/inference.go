@@ -57,16 +57,20 @@ type inferrer struct {
 	lastMarked uint64
 	links      []link
 	found      []pendingLookup
+	// resent are lookups of this batch counted before (dedup): not decided
+	// again, but a mark they get here is kept for the original still held.
+	resent []uint64
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
 	pending fifo.Queue[pendingLookup]
 	early   uint64 // parked lookups decided early: no room
 
+	dedup  *dedup // nil when off
 	decide func(p *pendingLookup, o outcome)
 }
 
-func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide func(*pendingLookup, outcome)) *inferrer {
+func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, dd *dedup, decide func(*pendingLookup, outcome)) *inferrer {
 	if len(rules) == 0 {
 		return nil
 	}
@@ -76,6 +80,7 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 		maxPending: cfg.MaxEntries,
 		frontier:   marks.New[uint64](cfg.MaxEntries, int64(cfg.EntryTTL)),
 		batch:      map[uint64]bool{},
+		dedup:      dd,
 		decide:     decide,
 	}
 	for _, r := range rules {
@@ -96,8 +101,10 @@ func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
 }
 
 // observe takes one span of the current batch with its attribute scan. A
-// span already counted by an attribute rule is not a lookup again.
-func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint64, vals []pcommon.Value, now int64) {
+// span counted already (by an attribute rule, or within the dedup window)
+// is not a lookup again, but its marks still travel up, and a lookup still
+// waiting is not parked twice.
+func (in *inferrer) observe(s ptrace.Span, res *resRef, sight sighting, mask uint64, vals []pcommon.Value, now int64) {
 	tid := s.TraceID()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
@@ -113,7 +120,7 @@ func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint6
 	key := fingerprint(tid, s.SpanID())
 	seen, marked := in.batch[key]
 	if !marked {
-		_, marked = in.frontier.Get(key, now)
+		marked = in.frontier.Has(key, now)
 	}
 	if marked && !seen {
 		in.batch[key] = true
@@ -126,12 +133,16 @@ func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint6
 			in.links = append(in.links, link{key, parent})
 		}
 	}
-	if counted {
+	if sight == counted {
 		return
 	}
 	name := s.Name()
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
+			if sight == resent || sight == unchecked && !in.dedup.first(s, now) {
+				in.resent = append(in.resent, key)
+				return
+			}
 			in.found = append(in.found, pendingLookup{key: key, res: res.get(), rule: &in.rules[i]})
 			return
 		}
@@ -203,11 +214,18 @@ func (in *inferrer) endBatch(now int64) {
 			continue
 		}
 		// Not in this batch: an ancestor still to come, or a parked lookup.
-		in.frontier.Put(k, 0, now)
+		in.frontier.Put(k, now)
+	}
+	for _, k := range in.resent {
+		// A re-send regrouped upstream may bring the backend span the
+		// first copy lacked; the first copy may still be held.
+		if _, marked := in.batch[k]; marked {
+			in.frontier.Put(k, now)
+		}
 	}
 	clear(in.batch)
 	clear(in.found)
-	in.found, in.links = in.found[:0], in.links[:0]
+	in.found, in.links, in.resent = in.found[:0], in.links[:0], in.resent[:0]
 	in.changed = false
 	in.lastMarked = 0
 	in.expirePending(now)

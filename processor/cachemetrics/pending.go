@@ -23,7 +23,7 @@ func (in *inferrer) expirePending(now int64) {
 // mark for it as of its deadline (or now, if decided early), else a hit.
 func (in *inferrer) decideFront(now int64) {
 	p := in.pending.Front()
-	if _, marked := in.frontier.Get(p.key, min(now, p.deadline)); marked {
+	if in.frontier.Has(p.key, min(now, p.deadline)) {
 		in.decide(p, miss)
 	} else {
 		in.decide(p, hit)

@@ -28,6 +28,10 @@ type stats struct {
 	lookups   [numKinds][numOutcomes]int64
 	overflow  int64
 	evictions int64
+	// duplicates are lookup spans not counted again; dedupEvictions are
+	// identities forgotten before their window was over.
+	duplicates     int64
+	dedupEvictions int64
 }
 
 // telemetry records the connector's own metrics through set.MeterProvider.
@@ -71,10 +75,17 @@ func (t *telemetry) record(ctx context.Context, s *stats) {
 	if s.evictions > 0 {
 		t.tb.CacheMetricsInferenceEvictions.Add(ctx, s.evictions)
 	}
+	if s.duplicates > 0 {
+		t.tb.CacheMetricsDedupDuplicates.Add(ctx, s.duplicates)
+	}
+	if s.dedupEvictions > 0 {
+		t.tb.CacheMetricsDedupEvictions.Add(ctx, s.dedupEvictions)
+	}
 }
 
 // gauges records the sizes, sampled at each flush.
-func (t *telemetry) gauges(ctx context.Context, series, tableSize int) {
+func (t *telemetry) gauges(ctx context.Context, series, tableSize, dedupSize int) {
 	t.tb.CacheMetricsSeries.Record(ctx, int64(series))
 	t.tb.CacheMetricsInferenceTableSize.Record(ctx, int64(tableSize))
+	t.tb.CacheMetricsDedupTableSize.Record(ctx, int64(dedupSize))
 }

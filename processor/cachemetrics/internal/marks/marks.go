@@ -1,69 +1,75 @@
-// Package marks keeps a bounded, time-limited set of keys with a small value.
-// Entries leave in insertion order, either when their time is up or, when the
-// table is full, to make room; so memory stays bounded under any load.
+// Package marks keeps a bounded, time-limited set of keys. Entries leave in
+// insertion order, either when their time is up or, when the table is full,
+// to make room; so memory stays bounded under any load.
 package marks // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/marks"
 
 import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/fifo"
 
 // Table is not safe for concurrent use; the connector holds its own lock.
 type Table[K comparable] struct {
-	m         map[K]entry
-	q         fifo.Queue[item[K]] // insertion order
+	m         map[K]int64   // key → expiry
+	q         fifo.Queue[K] // insertion order, so also expiry order; each key once
 	max       int
 	ttl       int64
 	evictions uint64
 }
 
-type entry struct {
-	val     uint64
-	expires int64
-}
-
-type item[K comparable] struct {
-	key     K
-	expires int64
-}
-
 // New makes a table of at most max entries, each kept ttl nanoseconds.
 func New[K comparable](max int, ttl int64) *Table[K] {
-	return &Table[K]{m: make(map[K]entry), max: max, ttl: ttl}
+	return &Table[K]{m: make(map[K]int64), max: max, ttl: ttl}
 }
 
-// Get returns the value of a live entry.
-func (t *Table[K]) Get(k K, now int64) (uint64, bool) {
-	e, ok := t.m[k]
-	if !ok || e.expires <= now {
-		return 0, false
-	}
-	return e.val, true
+// Has reports whether k is held and live at time at.
+func (t *Table[K]) Has(k K, at int64) bool {
+	exp, ok := t.m[k]
+	return ok && exp > at
 }
 
-// Put sets the value of k. A new key expires ttl after now; an existing one
-// keeps its expiry, so a key is never queued twice.
-func (t *Table[K]) Put(k K, val uint64, now int64) {
-	if e, ok := t.m[k]; ok {
-		e.val = val
-		t.m[k] = e
-		return
+// Put adds k. A new key expires ttl after now; an existing one keeps its
+// expiry, so a key is never queued twice.
+func (t *Table[K]) Put(k K, now int64) {
+	if _, ok := t.m[k]; !ok {
+		t.insert(k, now)
 	}
+}
+
+// Add adds k and reports whether it was new: not held, or held but expired.
+// An expired key is dropped by Expire and added again with a fresh expiry;
+// a key is never queued twice. Calling Expire once per batch keeps this to
+// one map lookup for a key already held.
+func (t *Table[K]) Add(k K, now int64) bool {
+	if exp, ok := t.m[k]; ok {
+		if exp > now {
+			return false
+		}
+		t.Expire(now)
+		if _, ok := t.m[k]; ok {
+			return true // the clock went back: new, but it keeps its slot
+		}
+	}
+	t.insert(k, now)
+	return true
+}
+
+func (t *Table[K]) insert(k K, now int64) {
 	if len(t.m) >= t.max {
 		t.pop()
 		t.evictions++
 	}
-	exp := now + t.ttl
-	t.m[k] = entry{val: val, expires: exp}
-	t.q.Push(item[K]{key: k, expires: exp})
+	t.m[k] = now + t.ttl
+	t.q.Push(k)
 }
 
-// Expire drops the entries whose time is up.
+// Expire drops the entries whose time is up. The queue holds keys only
+// (half the memory); the front's expiry is read from the map.
 func (t *Table[K]) Expire(now int64) {
-	for t.q.Len() > 0 && t.q.Front().expires <= now {
+	for t.q.Len() > 0 && t.m[*t.q.Front()] <= now {
 		t.pop()
 	}
 }
 
 func (t *Table[K]) pop() {
-	delete(t.m, t.q.Front().key)
+	delete(t.m, *t.q.Front())
 	t.q.Pop()
 }
 

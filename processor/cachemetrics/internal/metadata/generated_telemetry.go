@@ -26,6 +26,9 @@ type TelemetryBuilder struct {
 	meter                          metric.Meter
 	mu                             sync.Mutex
 	registrations                  []metric.Registration
+	CacheMetricsDedupDuplicates    metric.Int64Counter
+	CacheMetricsDedupEvictions     metric.Int64Counter
+	CacheMetricsDedupTableSize     metric.Int64Gauge
 	CacheMetricsInferenceEvictions metric.Int64Counter
 	CacheMetricsInferenceTableSize metric.Int64Gauge
 	CacheMetricsLookups            metric.Int64Counter
@@ -63,6 +66,24 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.CacheMetricsDedupDuplicates, err = builder.meter.Int64Counter(
+		"otelcol_cache_metrics_dedup_duplicates",
+		metric.WithDescription("Lookup spans not counted because the same span (trace and span ID) was counted within dedup::window, as when an export refused further down the pipeline is re-sent. [Alpha]"),
+		metric.WithUnit("{span}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CacheMetricsDedupEvictions, err = builder.meter.Int64Counter(
+		"otelcol_cache_metrics_dedup_evictions",
+		metric.WithDescription("Span identities forgotten before dedup::window was over because dedup::max_entries was reached; a re-send of one of them would be counted again. [Alpha]"),
+		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CacheMetricsDedupTableSize, err = builder.meter.Int64Gauge(
+		"otelcol_cache_metrics_dedup_table_size",
+		metric.WithDescription("Span identities remembered for deduplication. [Alpha]"),
+		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.CacheMetricsInferenceEvictions, err = builder.meter.Int64Counter(
 		"otelcol_cache_metrics_inference_evictions",
 		metric.WithDescription("Inference entries given up early because their table was full (a mark dropped, or an undecided lookup decided before its wait). [Alpha]"),

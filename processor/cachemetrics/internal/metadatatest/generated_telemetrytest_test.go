@@ -19,12 +19,24 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.CacheMetricsDedupDuplicates.Add(context.Background(), 1)
+	tb.CacheMetricsDedupEvictions.Add(context.Background(), 1)
+	tb.CacheMetricsDedupTableSize.Record(context.Background(), 1)
 	tb.CacheMetricsInferenceEvictions.Add(context.Background(), 1)
 	tb.CacheMetricsInferenceTableSize.Record(context.Background(), 1)
 	tb.CacheMetricsLookups.Add(context.Background(), 1)
 	tb.CacheMetricsOverflowLookups.Add(context.Background(), 1)
 	tb.CacheMetricsSeries.Record(context.Background(), 1)
 	tb.CacheMetricsSpansExamined.Add(context.Background(), 1)
+	AssertEqualCacheMetricsDedupDuplicates(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCacheMetricsDedupEvictions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCacheMetricsDedupTableSize(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualCacheMetricsInferenceEvictions(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
