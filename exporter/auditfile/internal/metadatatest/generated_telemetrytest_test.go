@@ -20,12 +20,16 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.AuditFileBytesWritten.Add(context.Background(), 1)
+	tb.AuditFileChainBreaks.Add(context.Background(), 1)
 	tb.AuditFileRecordsSkipped.Add(context.Background(), 1)
 	tb.AuditFileRecordsWritten.Add(context.Background(), 1)
 	tb.AuditFileRotations.Add(context.Background(), 1)
 	tb.AuditFileTornTailsRepaired.Add(context.Background(), 1)
 	tb.AuditFileWriteErrors.Add(context.Background(), 1)
 	AssertEqualAuditFileBytesWritten(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileChainBreaks(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileRecordsSkipped(t, testTel,
