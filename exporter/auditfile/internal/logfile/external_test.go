@@ -190,3 +190,21 @@ func TestVerifyPathNamesUncoveredFiles(t *testing.T) {
 	assert.Equal(t, path+".1", fail.Path)
 	assert.True(t, strings.HasPrefix(fail.Msg, "not covered by any hash chain"), fail.Msg)
 }
+
+// A path without an extension: the exporter's rotated files start with the
+// same name and must not be taken for foreign ones.
+func TestVerifyPathWithoutExtension(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	path := filepath.Join(t.TempDir(), "audit")
+	w, _ := open(t, Options{Path: path, MaxBytes: 100, Compress: true, Chain: true, Now: clk.now})
+	for i := range 3 {
+		require.NoError(t, w.Write(line(i)))
+		clk.add(time.Second)
+	}
+	require.NoError(t, os.Rename(path, path+".1")) // and one logrotate rotation
+	require.NoError(t, w.Write(line(3)))
+	require.NoError(t, w.Close())
+	require.NoError(t, w.Maintain())
+	fs := requireVerified(t, path)
+	assert.Len(t, fs, 4, "%v", fs)
+}

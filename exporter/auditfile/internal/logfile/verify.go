@@ -236,7 +236,11 @@ func Discover(path string) ([]Segment, []Finding, error) {
 			segs[len(segs)-1].Log = ""
 		}
 	}
-	candidates, err := foreignFiles(path)
+	known := map[string]bool{}
+	for _, b := range bs {
+		known[b.path] = true
+	}
+	candidates, err := foreignFiles(path, known)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -265,8 +269,8 @@ func Discover(path string) ([]Segment, []Finding, error) {
 }
 
 // foreignFiles are the regular files beside path named after it that the
-// exporter did not name: what logrotate makes of it.
-func foreignFiles(path string) ([]string, error) {
+// exporter did not name (known): what logrotate makes of it.
+func foreignFiles(path string, known map[string]bool) ([]string, error) {
 	dir, base := filepath.Dir(path), filepath.Base(path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -281,7 +285,9 @@ func foreignFiles(path string) ([]string, error) {
 		if strings.HasSuffix(n, ".sha256chain") || strings.HasSuffix(n, ".lock") || strings.HasSuffix(n, ".tmp") {
 			continue
 		}
-		out = append(out, filepath.Join(dir, n))
+		if p := filepath.Join(dir, n); !known[p] {
+			out = append(out, p)
+		}
 	}
 	return out, nil
 }
