@@ -180,7 +180,10 @@ func explained(d chainData, res walkResult, repaired bool) bool {
 // durable before the log is written.
 func (c *chain) begin(n int, sync bool) error {
 	c.prevCur = c.cur
-	fi, err := c.f.Stat() // the real size: never trust a remembered one
+	// Nothing to roll back until the real size is known (never trust a
+	// remembered one).
+	c.prevSize, c.intentSize = -1, -1
+	fi, err := c.f.Stat()
 	if err != nil {
 		return fmt.Errorf("hash chain %s: %w", c.path, err)
 	}
@@ -223,8 +226,11 @@ func (c *chain) add(data []byte) error {
 func (c *chain) rollback(keepIntent bool) {
 	c.cur = c.prevCur
 	to := c.prevSize
-	if keepIntent {
+	if keepIntent && c.intentSize >= 0 {
 		to = c.intentSize
+	}
+	if to < 0 {
+		return
 	}
 	if fi, err := c.f.Stat(); err == nil && fi.Size() > to {
 		_ = c.f.Truncate(to)
