@@ -208,3 +208,28 @@ func TestVerifyPathWithoutExtension(t *testing.T) {
 	fs := requireVerified(t, path)
 	assert.Len(t, fs, 4, "%v", fs)
 }
+
+// Retention applies to the chains kept for externally rotated files too,
+// oldest first; what is left still verifies, the oldest prev as a note.
+func TestRetentionOfKeptChains(t *testing.T) {
+	clk := &clock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	path := filepath.Join(t.TempDir(), "audit.log")
+	w, _ := open(t, Options{Path: path, Chain: true, MaxBackups: 2, Now: clk.now})
+	for i := range 4 {
+		require.NoError(t, w.Write(line(i)))
+		clk.add(time.Hour)
+		require.NoError(t, os.Rename(path, fmt.Sprintf("%s.%d", path, 4-i)))
+	}
+	require.NoError(t, w.Write(line(4))) // notices the last move
+	require.NoError(t, w.Close())
+	require.NoError(t, w.Maintain())
+	chains, err := filepath.Glob(filepath.Join(filepath.Dir(path), "audit-*.log.sha256chain"))
+	require.NoError(t, err)
+	assert.Len(t, chains, 2, "max_backups kept chains: %v", chains)
+	// logrotate's own retention deletes its oldest files likewise.
+	require.NoError(t, os.Remove(path+".4"))
+	require.NoError(t, os.Remove(path+".3"))
+	fs := requireVerified(t, path)
+	assert.Equal(t, "NOTE", fs[0].Level)
+	assert.Equal(t, path+".2", fs[0].Path)
+}
