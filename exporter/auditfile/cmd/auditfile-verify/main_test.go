@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,10 +41,16 @@ func TestRun(t *testing.T) {
 // -path finds the rotated set by itself and checks the links: deleting a
 // middle (compressed) segment fails the segment after it, naming both.
 func TestRunPathFindsTheRotatedSet(t *testing.T) {
+	var mu sync.Mutex // the clock is read by the writer and its maintenance
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		now = now.Add(time.Second)
+		return now
+	}
 	path := filepath.Join(t.TempDir(), "audit.log")
-	w, err := logfile.New(logfile.Options{Path: path, Perm: 0o600, Chain: true, MaxBytes: 10, Compress: true,
-		Now: func() time.Time { now = now.Add(time.Second); return now }})
+	w, err := logfile.New(logfile.Options{Path: path, Perm: 0o600, Chain: true, MaxBytes: 10, Compress: true, Now: clock})
 	require.NoError(t, err)
 	for range 4 {
 		require.NoError(t, w.Write([]byte("{\"a\":1}\n")))
