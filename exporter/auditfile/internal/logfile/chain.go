@@ -110,6 +110,12 @@ func openChain(logPath string, log io.ReaderAt, size int64, perm os.FileMode, pr
 	}
 	c = &chain{path: path, f: f}
 	d, err := readChain(io.NewSectionReader(f, 0, 1<<62))
+	if errors.Is(err, errBadChain) {
+		// Edited into something that is no chain: evidence like a changed
+		// line; the next segment links to the last hash that still parsed.
+		c.cur = d.last()
+		return c, chainMismatch, fmt.Errorf("hash chain %s: %w", path, err), nil
+	}
 	if err != nil {
 		f.Close()
 		return nil, 0, nil, fmt.Errorf("hash chain %s: %w", path, err)
@@ -248,7 +254,12 @@ func (c *chain) close() { _ = c.f.Close() }
 
 func (c *chain) last() []byte { return append([]byte(nil), c.cur[:]...) }
 
-// readChain parses a chain file; a partial last line is ignored.
+// errBadChain marks a chain file that does not parse (as opposed to one
+// that cannot be read).
+var errBadChain = errors.New("not a hash chain")
+
+// readChain parses a chain file; a partial last line is ignored. On a
+// syntax error (errBadChain) d holds what parsed before it.
 func readChain(r io.Reader) (d chainData, err error) {
 	d.intent = -1
 	br := bufio.NewReader(r)
@@ -256,16 +267,16 @@ func readChain(r io.Reader) (d chainData, err error) {
 	var prevHex string
 	switch {
 	case err != nil:
-		return d, errors.New("missing or bad header line")
+		return d, fmt.Errorf("%w: missing or bad header line", errBadChain)
 	case strings.HasPrefix(header, chainHeader):
 		prevHex = header[len(chainHeader):]
 	case strings.HasPrefix(header, chainHeaderV1):
 		prevHex = header[len(chainHeaderV1):]
 	default:
-		return d, errors.New("missing or bad header line")
+		return d, fmt.Errorf("%w: missing or bad header line", errBadChain)
 	}
 	if err := decodeHash(d.prev[:], strings.TrimSuffix(prevHex, "\n")); err != nil {
-		return d, fmt.Errorf("header: %w", err)
+		return d, fmt.Errorf("%w: header: %w", errBadChain, err)
 	}
 	d.valid = int64(len(header))
 	for n := 2; ; n++ {
@@ -280,13 +291,13 @@ func readChain(r io.Reader) (d chainData, err error) {
 		if rest, ok := strings.CutPrefix(body, "+"); ok {
 			v, err := strconv.ParseInt(rest, 10, 64)
 			if err != nil || v < 0 || rest != strconv.FormatInt(v, 10) {
-				return d, fmt.Errorf("line %d: bad intent %q", n, body)
+				return d, fmt.Errorf("%w: line %d: bad intent %q", errBadChain, n, body)
 			}
 			d.intent, d.intentAt = v, len(d.hashes)
 		} else {
 			var h [sha256.Size]byte
 			if err := decodeHash(h[:], body); err != nil {
-				return d, fmt.Errorf("line %d: %w", n, err)
+				return d, fmt.Errorf("%w: line %d: %w", errBadChain, n, err)
 			}
 			d.hashes = append(d.hashes, h)
 		}

@@ -300,3 +300,27 @@ func TestTornLastWriteIsSealed(t *testing.T) {
 	assert.Zero(t, c.broken)
 	requireVerified(t, path)
 }
+
+// A chain edited into something that does not parse does not stop the
+// exporter: the pair is set aside as evidence, the next segment links to
+// the last hash that still parsed, and the verifier names the bad line.
+func TestUnparseableChainIsSetAside(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	w, _ := open(t, Options{Path: path, Chain: true})
+	require.NoError(t, w.Write(append(line(0), line(1)...)))
+	require.NoError(t, w.Close())
+	c := read(t, ChainPath(path))
+	require.NoError(t, os.WriteFile(ChainPath(path), []byte(c+"not a hash\n"), 0o600))
+
+	w, cnt := open(t, Options{Path: path, Chain: true})
+	require.NoError(t, w.Write(line(2)))
+	require.NoError(t, w.Close())
+	assert.Equal(t, 1, cnt.broken)
+	fs, err := VerifyPath(path)
+	require.NoError(t, err)
+	require.Len(t, fs, 2, "%v", fs)
+	assert.Equal(t, "FAIL", fs[0].Level)
+	assert.Contains(t, fs[0].Msg, "not a hash chain: line 5:")
+	assert.Equal(t, "OK", fs[1].Level, "links to the last hash that parsed: %v", fs[1])
+	assert.Equal(t, string(line(2)), read(t, path))
+}

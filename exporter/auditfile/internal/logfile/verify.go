@@ -6,6 +6,7 @@ import (
 	"compress/gzip"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -154,8 +155,19 @@ func VerifySegments(segs []Segment) []Finding {
 	for i, s := range segs {
 		d, err := readChainFile(s.Chain)
 		if err != nil {
-			add(levelFail, s, "hash chain unreadable (written with hash_chain off?): %v", err)
 			prevLast = nil
+			switch {
+			case os.IsNotExist(err):
+				add(levelFail, s, "no hash chain %s (written with hash_chain off?)", s.Chain)
+			case errors.Is(err, errBadChain):
+				// The exporter linked the next segment to the last hash
+				// that still parsed, so the next link stays checkable.
+				add(levelFail, s, "%v", err)
+				last := d.last()
+				prevLast = &last
+			default:
+				add(levelFail, s, "hash chain unreadable: %v", err)
+			}
 			seenLog = seenLog || s.Log != ""
 			continue
 		}
