@@ -44,3 +44,27 @@ func TestForgedLinesCountedAsChainBreak(t *testing.T) {
 	assert.Contains(t, err.Error(), "lines 54 to 54")
 	assert.Equal(t, 1, strings.Count(err.Error(), "\n")+1, "one failure, at the evidence file: %v", err)
 }
+
+// logrotate between batches, both ways (move, then copytruncate), through
+// the exporter built from its factory: every line is in exactly one file and
+// the chain verifies across logrotate's files.
+func TestExternalRotationKeepsEveryLineOnce(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.HashChain = true
+	exp, tt := started(t, cfg)
+	log := string(fliptcapture.AuditLog(t))
+	consume(t, exp, auditLogBatch(t))
+	require.NoError(t, os.Rename(cfg.Path, cfg.Path+".2")) // move (create/nocreate)
+	consume(t, exp, auditLogBatch(t))
+	data, err := os.ReadFile(cfg.Path)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(cfg.Path+".1", data, 0o600)) // copytruncate
+	require.NoError(t, os.Truncate(cfg.Path, 0))
+	consume(t, exp, auditLogBatch(t))
+	require.NoError(t, exp.Shutdown(context.Background()))
+
+	assert.Equal(t, log+log+log, readFile(t, cfg.Path+".2")+readFile(t, cfg.Path+".1")+readFile(t, cfg.Path))
+	require.NoError(t, VerifyRotated(cfg.Path))
+	metadatatest.AssertEqualAuditFileRecordsWritten(t, tt, []metricdata.DataPoint[int64]{{Value: 3 * 53}},
+		metricdatatest.IgnoreTimestamp(), metricdatatest.IgnoreExemplars())
+}
