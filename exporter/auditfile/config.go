@@ -73,6 +73,8 @@ func (c *Config) Validate() error {
 	var errs []error
 	if c.Path == "" {
 		errs = append(errs, errors.New("path: must be set"))
+	} else if err := logfile.CheckPath(c.Path); err != nil {
+		errs = append(errs, fmt.Errorf("path: %w", err))
 	}
 	if _, err := auditevent.ParseFormat(c.Format); err != nil {
 		errs = append(errs, fmt.Errorf("format: %w", err))

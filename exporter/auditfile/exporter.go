@@ -2,6 +2,7 @@ package auditfile
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -83,9 +84,10 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 			Chain:         cfg.HashChain,
 			Logger:        set.Logger,
 			Events: logfile.Events{
-				Rotated:    count(tel.AuditFileRotations),
-				WriteError: count(tel.AuditFileWriteErrors),
-				TornTail:   count(tel.AuditFileTornTailsRepaired),
+				Rotated:     count(tel.AuditFileRotations),
+				WriteError:  count(tel.AuditFileWriteErrors),
+				TornTail:    count(tel.AuditFileTornTailsRepaired),
+				ChainBroken: count(tel.AuditFileChainBreaks),
 			},
 		},
 	}
@@ -96,16 +98,14 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 	return e, nil
 }
 
-// inUse holds the paths of started exporters: two writers rotating one file
-// would lose lines.
-var inUse sync.Map
-
 func (e *auditFileExporter) start(_ context.Context, host component.Host) error {
 	e.health.start(host)
-	if _, taken := inUse.LoadOrStore(e.opts.Path, e); taken {
-		return fmt.Errorf("path %s is already written by another audit_file exporter", e.opts.Path)
-	}
 	w, err := logfile.New(e.opts)
+	if errors.Is(err, logfile.ErrLocked) {
+		// Another collector or exporter writes the file (flock on
+		// <path>.lock): two writers would break rotation and the chain.
+		return err
+	}
 	e.w = w
 	e.logger.Info("Writing Flipt audit events", zap.String("path", e.opts.Path),
 		zap.Stringer("format", e.enc.format), zap.Bool("hash_chain", e.opts.Chain))
@@ -142,13 +142,11 @@ func (e *auditFileExporter) shutdown(ctx context.Context) error {
 	return e.close()
 }
 
-// close closes the writer and frees the path; it holds the slot and
+// close closes the writer (and so frees the path's lock); it holds the slot and
 // releases it, so later writes get ErrClosed instead of waiting.
 func (e *auditFileExporter) close() error {
 	defer func() { <-e.slot }()
-	err := e.w.Close()
-	inUse.CompareAndDelete(e.opts.Path, e)
-	return err
+	return e.w.Close()
 }
 
 func (e *auditFileExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {

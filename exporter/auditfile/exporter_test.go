@@ -81,14 +81,24 @@ func TestPermissions(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o700), di.Mode().Perm())
 
-	// A configured mode is applied, also to an existing file.
+	// A configured mode is given to a file the exporter creates; an
+	// existing file keeps its own (the exporter never chmods what it did
+	// not create).
 	require.NoError(t, exp.Shutdown(context.Background()))
 	cfg.FilePermissions = "0640"
 	exp, _ = started(t, cfg)
 	consume(t, exp, auditLogBatch(t))
 	fi, err = os.Stat(cfg.Path)
 	require.NoError(t, err)
-	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm())
+	assert.Equal(t, os.FileMode(0o600), fi.Mode().Perm(), "existing file left as it was")
+	require.NoError(t, exp.Shutdown(context.Background()))
+	require.NoError(t, os.Remove(cfg.Path))
+	exp, _ = started(t, cfg)
+	consume(t, exp, auditLogBatch(t))
+	require.NoError(t, exp.Shutdown(context.Background()))
+	fi, err = os.Stat(cfg.Path)
+	require.NoError(t, err)
+	assert.Equal(t, os.FileMode(0o640), fi.Mode().Perm(), "created with the configured mode")
 }
 
 // An audit trail is never truncated: a restart appends.
@@ -273,7 +283,7 @@ func TestTwoExportersCannotShareAPath(t *testing.T) {
 	exp, err := NewFactory().CreateLogs(context.Background(), metadatatest.NewSettings(componenttest.NewTelemetry()), cfg)
 	require.NoError(t, err)
 	err = exp.Start(context.Background(), componenttest.NewNopHost())
-	assert.ErrorContains(t, err, "already written by another audit_file exporter")
+	assert.ErrorContains(t, err, "audit file "+cfg.Path+" is locked by another process")
 	require.NoError(t, exp.Shutdown(context.Background()))
 	require.NoError(t, first.Shutdown(context.Background()))
 	second, _ := started(t, cfg) // free again after shutdown

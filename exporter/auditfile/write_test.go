@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
+	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/logfile"
 	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/metadatatest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
@@ -119,8 +120,13 @@ func TestShutdownDuringHungWrite(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), e.opts.Path)
 	close(release)
+	// Closed once the write returned: its lock is free for another writer.
 	require.Eventually(t, func() bool {
-		_, taken := inUse.Load(e.opts.Path)
-		return !taken
+		w, err := logfile.New(e.opts)
+		if errors.Is(err, logfile.ErrLocked) {
+			return false
+		}
+		require.NoError(t, w.Close())
+		return true
 	}, 10*time.Second, 10*time.Millisecond, "closed after the write returned")
 }

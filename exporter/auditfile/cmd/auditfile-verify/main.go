@@ -1,18 +1,26 @@
 // Command auditfile-verify checks audit files written by the audit_file
-// exporter with hash_chain: true against their hash chains.
+// exporter with hash_chain: true against their hash chains, and the links
+// between rotated segments.
 //
+//	auditfile-verify -path /var/log/flipt/audit.log
 //	auditfile-verify FILE...
 //
-// Each FILE is an audit file, active or rotated, plain or .gz; its chain is
-// found beside it (FILE without .gz, plus .sha256chain). It prints one line
-// per file and exits 1 if any file fails.
+// With -path it finds the rotated set of that audit file by itself: the
+// exporter's own rotated files, the files logrotate made of it (matched to
+// the chains the exporter set aside, by content), and the active file. With
+// FILEs it checks those, in the order given (oldest first): each is an audit
+// file, plain or .gz, with its chain beside it (FILE without .gz, plus
+// .sha256chain), or a chain file alone. Every segment's prev must be the
+// last hash of the one before it, so a missing, reordered or replaced
+// segment is reported. It prints one line per finding (OK, NOTE, FAIL) and
+// exits 1 if any is a FAIL, 2 on a usage error.
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 
 	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/logfile"
 )
@@ -22,20 +30,39 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) int {
-	if len(args) == 0 {
-		fmt.Fprintln(stderr, "usage: auditfile-verify FILE...  (each FILE is checked against FILE[.gz removed].sha256chain)")
+	fs := flag.NewFlagSet("auditfile-verify", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("path", "", "the audit file's `path` (as configured): verify it and all its rotated segments")
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: auditfile-verify -path PATH | auditfile-verify FILE...  (FILEs oldest first)")
+		fs.PrintDefaults()
+	}
+	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	status := 0
-	for _, path := range args {
-		chain := logfile.ChainPath(strings.TrimSuffix(path, ".gz"))
-		lines, last, err := logfile.Verify(path, chain)
-		if err != nil {
-			fmt.Fprintf(stdout, "FAIL %s: %v\n", path, err)
-			status = 1
-			continue
+	var findings []logfile.Finding
+	switch {
+	case *path != "" && fs.NArg() == 0:
+		var err error
+		if findings, err = logfile.VerifyPath(*path); err != nil {
+			fmt.Fprintln(stderr, "auditfile-verify:", err)
+			return 2
 		}
-		fmt.Fprintf(stdout, "OK   %s: %d lines, last hash %s\n", path, lines, last)
+	case *path == "" && fs.NArg() > 0:
+		segs := make([]logfile.Segment, fs.NArg())
+		for i, a := range fs.Args() {
+			segs[i] = logfile.SegmentOf(a)
+		}
+		findings = logfile.VerifySegments(segs)
+	default:
+		fs.Usage()
+		return 2
 	}
-	return status
+	for _, f := range findings {
+		fmt.Fprintln(stdout, f)
+	}
+	if logfile.Failed(findings) {
+		return 1
+	}
+	return 0
 }

@@ -3,6 +3,8 @@
 package logfile
 
 import (
+	"bytes"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -66,4 +68,55 @@ func writeLimited(t *testing.T, w *Writer, data []byte, limit int) error {
 	err := w.Write(data)
 	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_FSIZE, &old))
 	return err
+}
+
+// After an external copytruncate the writer's idea of the size is past the
+// real end. A failed write must then cut the file back to its real size
+// before the write, never extend it to the old one (which would fill it
+// with NUL bytes and keep the torn fragment), and the retry lands whole.
+func TestFailedWriteAfterCopytruncate(t *testing.T) {
+	for _, chained := range []bool{false, true} {
+		t.Run(map[bool]string{false: "plain", true: "hash_chain"}[chained], func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "audit.log")
+			w, c := open(t, Options{Path: path, Chain: chained})
+			first := bytes.Repeat(line(0), 4)
+			require.NoError(t, w.Write(first))
+			copyFile(t, path, path+".1")
+			require.NoError(t, os.Truncate(path, 0))
+
+			batch := append(append(line(1), line(2)...), line(3)...)
+			err := writeLimited(t, w, batch, len(batch)/2)
+			require.ErrorIs(t, err, syscall.EFBIG)
+			data := read(t, path)
+			assert.NotContains(t, data, "\x00", "never extended with NUL bytes")
+			assert.Empty(t, data, "no fragment of the failed batch")
+
+			require.NoError(t, w.Write(batch)) // the retry
+			require.NoError(t, w.Close())
+			assert.Equal(t, string(first)+string(batch), read(t, path+".1")+read(t, path), "every line exactly once")
+			assert.Zero(t, c.torn)
+			if chained {
+				requireVerified(t, path)
+			}
+		})
+	}
+}
+
+// The rollback itself never extends: a file truncated between the size
+// check and the write is cut back only if it is longer than before.
+func TestRollbackNeverExtends(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "audit.log")
+	w, _ := open(t, Options{Path: path, Chain: true})
+	require.NoError(t, w.Write(bytes.Repeat(line(0), 3)))
+	w.mu.Lock()
+	start := w.size
+	require.NoError(t, os.Truncate(path, 0)) // the race: after the check
+	_, err := w.f.Write([]byte(`{"n":1,"pa`))
+	require.NoError(t, err)
+	w.rollbackLocked(start)
+	w.mu.Unlock()
+	fi, err := os.Stat(path)
+	require.NoError(t, err)
+	assert.Equal(t, int64(10), fi.Size(), "not extended to the remembered size")
+	assert.NotContains(t, read(t, path), "\x00")
 }

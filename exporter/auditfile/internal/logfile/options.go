@@ -46,13 +46,17 @@ type Events struct {
 	Rotated    func()
 	WriteError func()
 	TornTail   func()
+	// ChainBroken: the file did not match its hash chain (edited, or
+	// lines added behind its back) and was rotated aside as evidence.
+	ChainBroken func()
 }
 
 // Options configure a Writer.
 type Options struct {
 	// Path is the absolute path of the active file.
 	Path string
-	// Perm is the mode of the file, its backups and its chain.
+	// Perm is the mode given to the file, its chain and its lock file when
+	// the writer creates them; existing files keep theirs.
 	Perm os.FileMode
 	// MaxBytes rotates before a batch that would grow a non-empty file past
 	// it; 0 disables size rotation.

@@ -2,8 +2,10 @@ package logfile
 
 import (
 	"compress/gzip"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -17,7 +19,9 @@ import (
 const backupTime = "2006-01-02T15-04-05.000"
 
 // rotateLocked seals the current file (fsync, close, chain sealed with it),
-// renames it to a timestamped backup and opens a fresh file.
+// renames it to a timestamped backup and opens a fresh file, whose chain
+// starts from the last hash of the old one. rename(2) replaces a link at
+// the backup's name rather than following it.
 func (w *Writer) rotateLocked() error {
 	var prev []byte
 	if w.chain != nil {
@@ -36,11 +40,9 @@ func (w *Writer) rotateLocked() error {
 		return w.fail(fmt.Errorf("rotate: %w", err))
 	}
 	if w.opts.Chain {
+		w.nextPrev = prev
 		if err := os.Rename(ChainPath(w.opts.Path), ChainPath(backup)); err != nil && !os.IsNotExist(err) {
 			return w.fail(fmt.Errorf("rotate hash chain: %w", err))
-		}
-		if err := createChain(ChainPath(w.opts.Path), w.opts.Perm, prev); err != nil {
-			return w.fail(err)
 		}
 	}
 	if err := syncDir(filepath.Dir(w.opts.Path)); err != nil {
@@ -51,15 +53,20 @@ func (w *Writer) rotateLocked() error {
 	return w.openLocked()
 }
 
-// backupName is a free name <base>-<UTC time><ext> beside the file.
+// backupName is a free name <base>-<UTC time><ext> beside the file (free
+// also of a .gz and of a chain of that name).
 func (w *Writer) backupName() (string, error) {
 	dir, prefix, ext := w.parts()
 	t := w.opts.now().UTC()
 	for range 1000 {
 		name := filepath.Join(dir, prefix+"-"+t.Format(backupTime)+ext)
-		_, err1 := os.Lstat(name)
-		_, err2 := os.Lstat(name + ".gz")
-		if os.IsNotExist(err1) && os.IsNotExist(err2) {
+		free := true
+		for _, p := range []string{name, name + ".gz", ChainPath(name)} {
+			if _, err := os.Lstat(p); !os.IsNotExist(err) {
+				free = false
+			}
+		}
+		if free {
 			return name, nil
 		}
 		t = t.Add(time.Millisecond)
@@ -67,9 +74,11 @@ func (w *Writer) backupName() (string, error) {
 	return "", fmt.Errorf("no free backup name in %s", dir)
 }
 
-func (w *Writer) parts() (dir, prefix, ext string) {
-	dir = filepath.Dir(w.opts.Path)
-	base := filepath.Base(w.opts.Path)
+func (w *Writer) parts() (dir, prefix, ext string) { return splitPath(w.opts.Path) }
+
+func splitPath(path string) (dir, prefix, ext string) {
+	dir = filepath.Dir(path)
+	base := filepath.Base(path)
 	ext = filepath.Ext(base)
 	return dir, strings.TrimSuffix(base, ext), ext
 }
@@ -79,11 +88,14 @@ type backup struct {
 	path string // as on disk, possibly .gz
 	t    time.Time
 	gz   bool
+	// chainOnly: a hash chain whose log is elsewhere (set aside after an
+	// external rotation).
+	chainOnly bool
 }
 
 // Backups lists the rotated files of the file at path, newest first.
 func (w *Writer) Backups() ([]string, error) {
-	bs, err := w.backups()
+	bs, err := w.backups(false)
 	out := make([]string, len(bs))
 	for i, b := range bs {
 		out[i] = b.path
@@ -91,8 +103,14 @@ func (w *Writer) Backups() ([]string, error) {
 	return out, err
 }
 
-func (w *Writer) backups() ([]backup, error) {
-	dir, prefix, ext := w.parts()
+func (w *Writer) backups(chainOnly bool) ([]backup, error) {
+	return listBackups(w.opts.Path, chainOnly)
+}
+
+// listBackups finds the rotated files of path, newest first; with
+// chainOnly also the chains whose log is not beside them.
+func listBackups(path string, chainOnly bool) ([]backup, error) {
+	dir, prefix, ext := splitPath(path)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, err
@@ -103,16 +121,20 @@ func (w *Writer) backups() ([]backup, error) {
 		if !e.Type().IsRegular() || !strings.HasPrefix(name, prefix+"-") {
 			continue
 		}
-		rest, gz := strings.CutSuffix(name, ".gz")
+		rest, isChain := strings.CutSuffix(name, ".sha256chain")
+		rest, gz := strings.CutSuffix(rest, ".gz")
 		stamp, ok := strings.CutSuffix(rest[len(prefix)+1:], ext)
-		if !ok {
+		if !ok || isChain && (gz || !chainOnly) {
 			continue
 		}
 		t, err := time.Parse(backupTime, stamp)
 		if err != nil {
 			continue
 		}
-		out = append(out, backup{path: filepath.Join(dir, name), t: t, gz: gz})
+		if isChain && (exists(filepath.Join(dir, rest)) || exists(filepath.Join(dir, rest+".gz"))) {
+			continue // the chain of a backup listed by its log
+		}
+		out = append(out, backup{path: filepath.Join(dir, name), t: t, gz: gz, chainOnly: isChain})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].t.After(out[j].t) })
 	return out, nil
@@ -156,7 +178,7 @@ func (w *Writer) maintainAndLog() {
 func (w *Writer) Maintain() error {
 	w.maintain.Lock()
 	defer w.maintain.Unlock()
-	bs, err := w.backups()
+	bs, err := w.backups(true)
 	if err != nil {
 		return err
 	}
@@ -167,13 +189,16 @@ func (w *Writer) Maintain() error {
 			w.opts.MaxAge > 0 && now.Sub(b.t) > w.opts.MaxAge
 		switch {
 		case expired:
-			chainPath := ChainPath(strings.TrimSuffix(b.path, ".gz"))
-			for _, p := range []string{b.path, chainPath} {
+			paths := []string{b.path, ChainPath(strings.TrimSuffix(b.path, ".gz"))}
+			if b.chainOnly {
+				paths = paths[:1]
+			}
+			for _, p := range paths {
 				if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
 					errs = append(errs, err)
 				}
 			}
-		case w.opts.Compress && !b.gz:
+		case w.opts.Compress && !b.gz && !b.chainOnly:
 			if err := compress(b.path, w.opts.Perm); err != nil {
 				errs = append(errs, err)
 			}
@@ -186,17 +211,24 @@ func (w *Writer) Maintain() error {
 }
 
 // compress writes path.gz through a temporary file, fsyncs it, and only
-// then removes path, so a crash never leaves the data in neither.
+// then removes path, so a crash never leaves the data in neither. Neither
+// file is opened through a symbolic link; a temporary file left by a crash
+// (or planted) is removed, not followed.
 func compress(path string, perm os.FileMode) error {
-	in, err := os.Open(path)
+	in, _, err := openFile(path, os.O_RDONLY, 0)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
 	tmp := path + ".gz.tmp"
-	out, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, perm)
+	out, _, err := openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+	if errors.Is(err, fs.ErrExist) {
+		if err = os.Remove(tmp); err == nil {
+			out, _, err = openFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		}
+	}
 	if err != nil {
-		return err
+		return fmt.Errorf("compress %s: %w", path, err)
 	}
 	zw := gzip.NewWriter(out)
 	_, err = io.Copy(zw, in)
@@ -220,4 +252,9 @@ func compress(path string, perm os.FileMode) error {
 		return err
 	}
 	return os.Remove(path)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
 }

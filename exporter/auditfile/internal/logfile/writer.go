@@ -27,6 +27,10 @@ type Writer struct {
 	dirty   bool   // written since the last fsync
 	chain   *chain
 	closed  bool
+	lock    *os.File // the flock on LockPath, held while open
+	// nextPrev is the prev of the chain segment to create next (the last
+	// hash of the one just set aside); nil: zeros, or none pending.
+	nextPrev []byte
 
 	stop     chan struct{}
 	kick     chan struct{} // wakes the maintenance worker after a rotation
@@ -38,9 +42,11 @@ type Writer struct {
 // ErrClosed is returned by Write after Close.
 var ErrClosed = errors.New("audit file is closed")
 
-// New returns a Writer and starts its background work. It tries to open the
-// file at once; if that fails the error is returned, but the Writer is still
-// usable and opens the file on the next Write.
+// New returns a Writer and starts its background work. It takes the file's
+// lock and tries to open the file at once; if another writer holds the lock
+// it returns no Writer and an error matching ErrLocked. If opening fails
+// otherwise the error is returned, but the Writer is still usable and opens
+// the file on the next Write.
 func New(opts Options) (*Writer, error) {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
@@ -52,6 +58,9 @@ func New(opts Options) (*Writer, error) {
 	w.mu.Lock()
 	err := w.openLocked()
 	w.mu.Unlock()
+	if errors.Is(err, ErrLocked) {
+		return nil, err // another writer: refused outright, not retried
+	}
 	w.poke() // apply retention and compression to what a previous run left
 	w.wg.Add(1)
 	go w.maintenanceLoop()
@@ -135,6 +144,10 @@ func (w *Writer) Close() error {
 		}
 		w.closeFileLocked()
 	}
+	if w.lock != nil {
+		unlockFile(LockPath(w.opts.Path), w.lock)
+		w.lock = nil
+	}
 	w.closed = true
 	w.mu.Unlock()
 	close(w.stop)
@@ -142,13 +155,14 @@ func (w *Writer) Close() error {
 	return errors.Join(errs...)
 }
 
-// writeLocked appends data to the file, rotating first if due.
+// writeLocked appends data, rotating first if due. With the chain on, the
+// write is announced in the chain first, so a crash can leave at most this
+// write unchained, and its lines are sealed at the next start.
 func (w *Writer) writeLocked(data []byte, sync bool) error {
-	if w.f != nil && !w.stillAtPath() {
-		w.log.Warn("Audit file was moved or deleted by something else; opening a new file at its path",
-			zap.String("path", w.opts.Path))
-		_ = w.syncLocked()
-		w.closeFileLocked()
+	if w.f != nil {
+		if err := w.reconcileLocked(); err != nil {
+			return err
+		}
 	}
 	if w.f == nil {
 		if err := w.openLocked(); err != nil {
@@ -160,19 +174,26 @@ func (w *Writer) writeLocked(data []byte, sync bool) error {
 			return err
 		}
 	}
-	start := w.size
+	start := w.size // the real size: reconciled with fstat just above
+	if w.chain != nil {
+		if err := w.chain.begin(len(data), sync); err != nil {
+			w.chain.rollback(false)
+			w.closeFileLocked()
+			return w.fail(err)
+		}
+	}
 	n, err := w.f.Write(data)
-	w.size += int64(n)
 	if err != nil {
-		w.rollbackLocked(start, false)
+		w.rollbackLocked(start)
 		return w.fail(fmt.Errorf("write: %w", err))
 	}
 	if w.chain != nil {
 		if err := w.chain.add(data); err != nil {
-			w.rollbackLocked(start, true)
+			w.rollbackLocked(start)
 			return w.fail(err)
 		}
 	}
+	w.size += int64(n)
 	w.dirty = true
 	if sync {
 		if err := w.syncLocked(); err != nil {
@@ -185,25 +206,105 @@ func (w *Writer) writeLocked(data []byte, sync bool) error {
 	return nil
 }
 
+// reconcileLocked looks for what something else did to the file since the
+// last write (one lstat and one fstat per batch): moved or deleted (logrotate
+// create, or an operator), truncated (logrotate copytruncate), or grown by
+// bytes the exporter did not write. Writing on as if nothing happened would
+// lose lines or break the chain.
+func (w *Writer) reconcileLocked() error {
+	fi, err := w.f.Stat()
+	if err != nil {
+		w.closeFileLocked()
+		return w.fail(fmt.Errorf("fstat: %w", err))
+	}
+	switch {
+	case !w.stillAtPath():
+		w.log.Warn("Audit file was moved or deleted by something else; opening a new file at its path",
+			zap.String("path", w.opts.Path))
+		return w.detachLocked()
+	case fi.Size() < w.size:
+		w.log.Warn("Audit file was truncated by something else (copytruncate); the lines written before are sealed in a chain segment of their own",
+			zap.String("path", w.opts.Path), zap.Int64("size_was", w.size), zap.Int64("size_now", fi.Size()))
+		return w.detachLocked()
+	case fi.Size() > w.size && w.chain != nil:
+		w.log.Error("Audit file grew by bytes the exporter did not write; rotating it aside unchanged as evidence",
+			zap.String("path", w.opts.Path), zap.Int64("size_was", w.size), zap.Int64("size_now", fi.Size()))
+		fire(w.opts.Events.ChainBroken)
+		w.size = fi.Size()
+		return w.rotateLocked()
+	case fi.Size() > w.size:
+		w.log.Warn("Audit file grew by bytes the exporter did not write (another writer?)",
+			zap.String("path", w.opts.Path), zap.Int64("size_was", w.size), zap.Int64("size_now", fi.Size()))
+		w.size = fi.Size()
+		if _, err := w.repairTail(); err != nil {
+			w.closeFileLocked()
+			return w.fail(err)
+		}
+	}
+	return nil
+}
+
+// detachLocked closes a file that is no longer (all) at the path. With the
+// chain on, the chain of the lines written so far is set aside as a segment
+// of its own (its log is wherever the external rotation put it) and the next
+// segment starts from its last hash; reopening the path follows.
+func (w *Writer) detachLocked() error {
+	var prev []byte
+	if w.chain != nil {
+		prev = w.chain.last()
+	}
+	_ = w.syncLocked()
+	w.closeFileLocked()
+	if !w.opts.Chain {
+		return nil
+	}
+	if err := w.setChainAsideLocked(prev); err != nil {
+		return w.fail(err)
+	}
+	return nil
+}
+
+// setChainAsideLocked renames the closed chain at the path to the chain name
+// of a backup that has no log beside it, and makes prev the start of the
+// next segment.
+func (w *Writer) setChainAsideLocked(prev []byte) error {
+	w.nextPrev = prev
+	name, err := w.backupName()
+	if err != nil {
+		return fmt.Errorf("set hash chain aside: %w", err)
+	}
+	if err := os.Rename(ChainPath(w.opts.Path), ChainPath(name)); err != nil {
+		if os.IsNotExist(err) {
+			return nil // gone with its directory; nothing to keep
+		}
+		return fmt.Errorf("set hash chain aside: %w", err)
+	}
+	w.log.Info("Hash chain segment of an externally rotated audit file kept",
+		zap.String("path", w.opts.Path), zap.String("chain", ChainPath(name)))
+	w.poke() // retention applies to it
+	return syncDir(filepath.Dir(w.opts.Path))
+}
+
 // stillAtPath reports whether the open file is still the one at the path:
 // writing on into a file that was deleted or renamed away would lose the
-// lines (one stat per batch).
+// lines (one lstat per batch).
 func (w *Writer) stillAtPath() bool {
-	fi, err := os.Stat(w.opts.Path)
+	fi, err := os.Lstat(w.opts.Path)
 	return err == nil && os.SameFile(fi, w.fi)
 }
 
-// rollbackLocked removes a partly written batch (and its chain entries when
-// chained) so a retry does not leave a fragment. If that fails the file is
-// closed anyway; reopening repairs the tail and the chain.
-func (w *Writer) rollbackLocked(start int64, chained bool) {
-	if w.size != start {
-		if err := w.f.Truncate(start); err == nil {
-			w.size = start
-		}
+// rollbackLocked removes a partly written batch (and its chain entries) so
+// a retry does not leave a fragment. It cuts the file back to start only if
+// it is longer now, so it never extends a file something else truncated.
+// If the file cannot be cut, the chain keeps the write's intent, so the
+// reopen explains and seals the fragment instead of taking it for tampering.
+func (w *Writer) rollbackLocked(start int64) {
+	cut := false
+	if fi, err := w.f.Stat(); err == nil {
+		cut = fi.Size() == start || fi.Size() > start && w.f.Truncate(start) == nil
 	}
-	if chained {
-		w.chain.rollback()
+	if w.chain != nil {
+		w.chain.rollback(!cut)
 	}
 	w.closeFileLocked()
 }
@@ -247,31 +348,42 @@ func (w *Writer) closeFileLocked() {
 	}
 }
 
-// openLocked opens (creating) the file for appending, repairs a torn tail,
-// and opens the hash chain.
+// openLocked takes the lock, opens (creating) the file for appending,
+// repairs a torn tail, and opens the hash chain.
 func (w *Writer) openLocked() error {
 	path := w.opts.Path
 	dir := filepath.Dir(path)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return w.fail(fmt.Errorf("create directory: %w", err))
 	}
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, w.opts.Perm)
+	if err := w.lockLocked(); err != nil {
+		var locked *LockedError
+		if errors.As(err, &locked) {
+			fire(w.opts.Events.WriteError)
+			return err
+		}
+		return w.fail(err)
+	}
+	f, created, err := openFile(path, os.O_RDWR|os.O_APPEND|os.O_CREATE, w.opts.Perm)
 	if err != nil {
 		return w.fail(err)
 	}
 	fi, err := f.Stat()
-	if err == nil && fi.Mode().Perm() != w.opts.Perm {
-		err = f.Chmod(w.opts.Perm) // umask may have narrowed it
-	}
 	if err != nil {
 		f.Close()
 		return w.fail(err)
 	}
+	if !created && fi.Mode().Perm()&^w.opts.Perm != 0 {
+		// Not changed: the exporter only sets the mode of files it creates.
+		w.log.Warn("Audit file allows more access than file_permissions; leaving its mode as it is",
+			zap.String("path", path), zap.Stringer("mode", fi.Mode().Perm()), zap.Stringer("file_permissions", w.opts.Perm))
+	}
 	w.f, w.fi, w.size = f, fi, fi.Size()
 	w.bucket = w.bucketOf(w.opts.now())
+	repaired := false
 	if w.size > 0 {
 		w.bucket = w.bucketOf(fi.ModTime())
-		if err := w.repairTail(); err != nil {
+		if repaired, err = w.repairTail(); err != nil {
 			w.closeFileLocked()
 			return w.fail(err)
 		}
@@ -280,43 +392,63 @@ func (w *Writer) openLocked() error {
 		return w.fail(err)
 	}
 	if w.opts.Chain {
-		c, broken, err := openChain(path, w.opts.Perm, w.log)
-		if err != nil {
+		return w.openChainLocked(repaired)
+	}
+	return nil
+}
+
+// openChainLocked opens the chain of the open file and acts on what it finds.
+func (w *Writer) openChainLocked(repaired bool) error {
+	c, state, problem, err := openChain(w.opts.Path, w.f, w.size, w.opts.Perm, w.nextPrev, repaired, w.log)
+	if err != nil {
+		w.closeFileLocked()
+		return w.fail(err)
+	}
+	w.nextPrev = nil
+	w.chain = c
+	switch state {
+	case chainMismatch, chainUnexplained:
+		// Keep the pair as evidence and start a new segment.
+		w.log.Error("Audit file does not match its hash chain; rotating the pair aside unchanged as evidence",
+			zap.String("path", w.opts.Path), zap.Error(problem))
+		fire(w.opts.Events.ChainBroken)
+		return w.rotateLocked()
+	case chainLogReplaced:
+		w.log.Warn("Audit file is empty but its hash chain is not: the file was rotated by something else",
+			zap.String("path", w.opts.Path))
+		prev := c.last()
+		c.close()
+		w.chain = nil
+		if err := w.setChainAsideLocked(prev); err != nil {
 			w.closeFileLocked()
 			return w.fail(err)
 		}
-		w.chain = c
-		if broken != nil {
-			// Keep the pair as evidence and start a new segment.
-			w.log.Error("Audit file does not match its hash chain; rotating it aside unchanged",
-				zap.String("path", path), zap.Error(broken))
-			return w.rotateLocked()
-		}
+		return w.openChainLocked(false)
 	}
 	return nil
 }
 
 // repairTail ends a partial last line (left by a crash mid-write) with a
 // newline, so the fragment stands alone and no data is removed.
-func (w *Writer) repairTail() error {
+func (w *Writer) repairTail() (repaired bool, err error) {
 	var last [1]byte
 	if _, err := w.f.ReadAt(last[:], w.size-1); err != nil && err != io.EOF {
-		return fmt.Errorf("read tail: %w", err)
+		return false, fmt.Errorf("read tail: %w", err)
 	}
 	if last[0] == '\n' {
-		return nil
+		return false, nil
 	}
 	if _, err := w.f.Write([]byte{'\n'}); err != nil {
-		return fmt.Errorf("repair torn tail: %w", err)
+		return false, fmt.Errorf("repair torn tail: %w", err)
 	}
 	w.size++
 	if err := w.f.Sync(); err != nil {
-		return fmt.Errorf("fsync: %w", err)
+		return false, fmt.Errorf("fsync: %w", err)
 	}
 	fire(w.opts.Events.TornTail)
 	w.log.Warn("Audit file ended in a partial line, probably from a crash; ended it with a newline and kept it",
 		zap.String("path", w.opts.Path), zap.Int64("offset", w.size-1))
-	return nil
+	return true, nil
 }
 
 func (w *Writer) bucketOf(t time.Time) int64 {

@@ -29,15 +29,16 @@ func (c *clock) add(d time.Duration) {
 	c.mu.Unlock()
 }
 
-type counts struct{ rotated, errors, torn int }
+type counts struct{ rotated, errors, torn, broken int }
 
 func open(t *testing.T, opts Options) (*Writer, *counts) {
 	t.Helper()
 	c := &counts{}
 	opts.Events = Events{
-		Rotated:    func() { c.rotated++ },
-		WriteError: func() { c.errors++ },
-		TornTail:   func() { c.torn++ },
+		Rotated:     func() { c.rotated++ },
+		WriteError:  func() { c.errors++ },
+		TornTail:    func() { c.torn++ },
+		ChainBroken: func() { c.broken++ },
 	}
 	if opts.Perm == 0 {
 		opts.Perm = 0o600
@@ -136,7 +137,7 @@ func TestRetentionMaxBackups(t *testing.T) {
 	}
 	entries, err := os.ReadDir(dir)
 	require.NoError(t, err)
-	assert.Len(t, entries, 1+2+3*2, "other file, active file + chain, 3 backups + chains: %v", entries)
+	assert.Len(t, entries, 1+3+3*2, "other file, active file + chain + lock, 3 backups + chains: %v", entries)
 }
 
 func TestRetentionMaxAgeAndCompression(t *testing.T) {
@@ -212,16 +213,17 @@ func TestChainRecoversLinesWrittenBeforeCrash(t *testing.T) {
 	w, _ := open(t, Options{Path: path, Chain: true})
 	require.NoError(t, w.Write(line(0)))
 	require.NoError(t, w.Close())
-	// A crash between the log write and the chain write: the log has a
-	// line the chain lacks, and the chain a partial hash line.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
-	require.NoError(t, err)
-	_, _ = f.Write(line(1))
-	f.Close()
+	// A crash between the log write and the chain write: the chain has
+	// the write's intent and a partial hash line, the log the whole batch.
+	batch := append(line(1), line(3)...)
 	cf, err := os.OpenFile(ChainPath(path), os.O_WRONLY|os.O_APPEND, 0)
 	require.NoError(t, err)
-	_, _ = cf.WriteString("abc")
+	_, _ = fmt.Fprintf(cf, "+%d\nabc", len(batch))
 	cf.Close()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_APPEND, 0)
+	require.NoError(t, err)
+	_, _ = f.Write(batch)
+	f.Close()
 	_, _, err = Verify(path, ChainPath(path))
 	require.Error(t, err)
 
@@ -229,9 +231,10 @@ func TestChainRecoversLinesWrittenBeforeCrash(t *testing.T) {
 	require.NoError(t, w.Write(line(2)))
 	require.NoError(t, w.Close())
 	assert.Zero(t, c.rotated)
+	assert.Zero(t, c.broken)
 	n, _, err := Verify(path, ChainPath(path))
 	require.NoError(t, err)
-	assert.Equal(t, 3, n)
+	assert.Equal(t, 4, n)
 }
 
 func TestTamperedFileIsRotatedAsideOnOpen(t *testing.T) {

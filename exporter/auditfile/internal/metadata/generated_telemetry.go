@@ -27,6 +27,7 @@ type TelemetryBuilder struct {
 	mu                         sync.Mutex
 	registrations              []metric.Registration
 	AuditFileBytesWritten      metric.Int64Counter
+	AuditFileChainBreaks       metric.Int64Counter
 	AuditFileMergeEntries      metric.Int64UpDownCounter
 	AuditFileMergeEvictions    metric.Int64Counter
 	AuditFileRecordsMerged     metric.Int64Counter
@@ -71,6 +72,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_audit_file_bytes_written",
 		metric.WithDescription("Bytes of lines written to the audit file (with a flush_interval buffer, accepted into it). [Alpha]"),
 		metric.WithUnit("By"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditFileChainBreaks, err = builder.meter.Int64Counter(
+		"otelcol_audit_file_chain_breaks",
+		metric.WithDescription("Audit files that did not match their hash chain (a line edited or removed, or lines added behind the chain's back beyond what a crash can leave), rotated aside unchanged as evidence. [Alpha]"),
+		metric.WithUnit("{file}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditFileMergeEntries, err = builder.meter.Int64UpDownCounter(

@@ -20,6 +20,7 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.AuditFileBytesWritten.Add(context.Background(), 1)
+	tb.AuditFileChainBreaks.Add(context.Background(), 1)
 	tb.AuditFileMergeEntries.Add(context.Background(), 1)
 	tb.AuditFileMergeEvictions.Add(context.Background(), 1)
 	tb.AuditFileRecordsMerged.Add(context.Background(), 1)
@@ -30,6 +31,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.AuditFileWriteErrors.Add(context.Background(), 1)
 	tb.AuditFileWriteTimeouts.Add(context.Background(), 1)
 	AssertEqualAuditFileBytesWritten(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileChainBreaks(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileMergeEntries(t, testTel,
