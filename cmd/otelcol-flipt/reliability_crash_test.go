@@ -203,8 +203,19 @@ func relRunCrash(t *testing.T, queue bool, sig syscall.Signal) {
 			tornAtKill++
 		}
 		// Once, leave the torn tail a crash in the middle of a write leaves
-		// (SIGKILL between write syscalls of whole batches rarely does).
+		// (SIGKILL between write syscalls of whole batches rarely does): the
+		// chain announces the write ("+<bytes>") before the write starts, so
+		// the crash leaves that intent and part of the batch.
 		if k == 2 {
+			chainPath := auditfile.ChainPath(auditPath)
+			cb, err := os.ReadFile(chainPath)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cb = fmt.Appendf(cb[:bytes.LastIndexByte(cb, '\n')+1], "+%d\n", len(tornFragment))
+			if err := os.WriteFile(chainPath, cb, 0o600); err != nil {
+				t.Fatal(err)
+			}
 			f, err := os.OpenFile(auditPath, os.O_APPEND|os.O_WRONLY, 0)
 			if err != nil {
 				t.Fatal(err)
@@ -290,12 +301,12 @@ func relRunCrash(t *testing.T, queue bool, sig syscall.Signal) {
 	if err := auditfile.VerifyChain(auditPath, auditfile.ChainPath(auditPath)); err != nil {
 		t.Errorf("hash chain after %d kills: %v", crashKills, err)
 	}
-	if entries, _ := os.ReadDir(filepath.Dir(auditPath)); len(entries) != 2 {
+	if entries, _ := os.ReadDir(filepath.Dir(auditPath)); len(entries) != 3 {
 		var names []string
 		for _, e := range entries {
 			names = append(names, e.Name())
 		}
-		t.Errorf("want only the audit file and its chain, found %v", names)
+		t.Errorf("want only the audit file, its chain and its lock file, found %v", names)
 	}
 	found := false
 	for _, l := range bad {

@@ -26,6 +26,7 @@ func relHostileConfig(timeouts string) string {
 	return `
 receivers:
   flipt_audit:
+    max_members: 65536
     webhook:
       endpoint: ${env:WEBHOOK}
       signing_secret: ${env:SECRET}
@@ -113,9 +114,9 @@ func TestReliabilityHostileInput(t *testing.T) {
 		{name: "Infinity literal", body: mutate(`"enabled":true`, `"enabled":-Infinity`), want: 400},
 		{name: "number out of range", body: mutate(`"enabled":true`, `"enabled":1e999`), want: 400},
 		{name: "deep nesting, 10k arrays", body: []byte(strings.Repeat("[", 10000) + strings.Repeat("]", 10000)), want: 400},
-		{name: "deep nesting, 10k objects in the payload", body: mutate(`"enabled":true`,
-			`"enabled":`+strings.Repeat(`{"a":`, 10000)+"1"+strings.Repeat("}", 10000)), want: 400},
-		{name: "object with 100k members", body: mutate(`"enabled":true`, `"enabled":{`+relMembers(100000)+`}`), want: 400},
+		{name: "deep nesting, 11k objects in the payload (over max_depth 10240)", body: mutate(`"enabled":true`,
+			`"enabled":`+strings.Repeat(`{"a":`, 11000)+"1"+strings.Repeat("}", 11000)), want: 400, wantBody: "max_depth"},
+		{name: "object with 100k members (over max_members 65536)", body: mutate(`"enabled":true`, `"enabled":{`+relMembers(100000)+`}`), want: 400, wantBody: "max_members"},
 		{name: "10 MB string, over max_request_body_size", body: []byte(`"` + strings.Repeat("x", 10<<20) + `"`), want: 413},
 		{name: "10 MB chunked, over max_request_body_size", body: []byte(`"` + strings.Repeat("x", 10<<20) + `"`), chunked: true, want: 413},
 		{name: "4 MB string, under the limit, not an event", body: []byte(`"` + strings.Repeat("x", 4<<20) + `"`), want: 400, wantBody: "expected an audit event object"},

@@ -124,12 +124,22 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 // sends them again to the next collector), stops accepting and waits for
 // the answers, so that no sender is left without one. Connections still
 // busy when ctx ends are closed.
+// drainGrace is how long Shutdown lets requests in progress finish before
+// it ends their holds.
+const drainGrace = 2 * time.Second
+
 func (r *auditReceiver) stopWebhook(ctx context.Context) error {
 	if r.server == nil {
 		return nil
 	}
-	r.handler.stop(errStopping)
+	// A hand-off under way gets drainGrace to finish on its own, so its
+	// answer says what really happened (a write cut short by the stop could
+	// land after a 503, and Flipt would send the event again); holds still
+	// waiting after that are ended with 503.
+	drain := time.AfterFunc(drainGrace, func() { r.handler.stop(errStopping) })
 	err := r.server.Shutdown(ctx)
+	drain.Stop()
+	r.handler.stop(errStopping)
 	if err != nil {
 		err = errors.Join(err, r.server.Close())
 	}
