@@ -113,8 +113,12 @@ func (t *ticket) readBody(r *http.Request, maxBody int64) ([]byte, error) {
 	var body []byte
 	for {
 		if len(body) == cap(body) {
-			// Old buffers stay reserved: they are garbage, not yet freed.
-			grow := int64(max(readChunk, cap(body)))
+			if int64(cap(body)) == maxBody {
+				return body, probeEnd(r.Body, maxBody)
+			}
+			// Old buffers stay reserved: they are garbage, not yet freed,
+			// and all of them together are less than the last.
+			grow := min(int64(max(readChunk, 2*cap(body))), maxBody) - int64(cap(body))
 			if !t.reserve(grow) {
 				return nil, errOverBudget
 			}
@@ -127,6 +131,23 @@ func (t *ticket) readBody(r *http.Request, maxBody int64) ([]byte, error) {
 		}
 		if err != nil {
 			return nil, err
+		}
+	}
+}
+
+// probeEnd reads what follows a body of exactly maxBody bytes: nothing,
+// or it is over the limit.
+func probeEnd(body io.Reader, maxBody int64) error {
+	var one [1]byte
+	for {
+		n, err := body.Read(one[:])
+		switch {
+		case n > 0:
+			return &http.MaxBytesError{Limit: maxBody}
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
 		}
 	}
 }

@@ -19,12 +19,12 @@ import (
 
 const metricInFlight = "otelcol_flipt_audit_webhook_in_flight_bytes"
 
-// admissionReceiver starts a signed webhook with a 1 MiB body limit and
-// in-flight budget.
+// admissionReceiver starts a signed webhook with a 512 KiB body limit and
+// a 1 MiB in-flight budget.
 func admissionReceiver(t *testing.T, sink *consumertest.LogsSink, requests int) *testReceiver {
 	return startReceiver(t, sink, func(w *WebhookConfig) {
 		w.SigningSecret = fliptcapture.Secret
-		w.MaxRequestBodySize = 1 << 20
+		w.MaxRequestBodySize = 512 << 10
 		w.MaxInFlightBytes = 1 << 20
 		w.MaxConcurrentRequests = requests
 	})
@@ -66,6 +66,17 @@ func rawRequest(t *testing.T, rawURL string, contentLength, send int, signature 
 	return conn
 }
 
+// stall opens two requests that declare 800 KiB in all, send most of it
+// and stall, and waits until the webhook holds their bytes; close ends
+// them.
+func stall(t *testing.T, r *testReceiver) (close func()) {
+	t.Helper()
+	a := rawRequest(t, r.url, 500<<10, 450<<10, "bad")
+	b := rawRequest(t, r.url, 300<<10, 250<<10, "bad")
+	waitFor(t, "the stalled bodies reserved", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 800<<10 })
+	return func() { _, _ = a.Close(), b.Close() }
+}
+
 // answer reads the response on conn; the deadline only guards against a
 // hang, it asserts nothing.
 func answer(t *testing.T, conn net.Conn) response {
@@ -88,11 +99,10 @@ func answer(t *testing.T, conn net.Conn) response {
 func TestAdmissionRefusesBeforeReading(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	r := admissionReceiver(t, sink, 32)
-	stalled := rawRequest(t, r.url, 800<<10, 700<<10, "bad")
-	waitFor(t, "the stalled body reserved", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 800<<10 })
+	unstall := stall(t, r)
 
 	// No byte of this body is sent: an answer proves it was not read.
-	refused := answer(t, rawRequest(t, r.url, 800<<10, 0, "bad"))
+	refused := answer(t, rawRequest(t, r.url, 300<<10, 0, "bad"))
 	if refused.status != http.StatusServiceUnavailable || refused.header.Get("Retry-After") == "" ||
 		!strings.Contains(refused.body, "max_in_flight_bytes 1048576") {
 		t.Fatalf("over the budget: %d %v %q", refused.status, refused.header, refused.body)
@@ -107,7 +117,7 @@ func TestAdmissionRefusesBeforeReading(t *testing.T) {
 	if n := counter(t, r.tel, metricRefused, "reason", reasonAdmission); n != 1 {
 		t.Errorf("requests_refused{reason=admission} = %d", n)
 	}
-	_ = stalled.Close()
+	unstall()
 	waitFor(t, "the budget released", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 0 })
 	if resp := post(t, r.url, "application/json", legit.Body, signatureHeader, legit.Header(signatureHeader)); resp.status != http.StatusOK {
 		t.Fatalf("after the stall: %d %q", resp.status, resp.body)
@@ -122,8 +132,7 @@ func TestAdmissionRefusesBeforeReading(t *testing.T) {
 // end.
 func TestAdmissionRefusesAChunkedBodyMidRead(t *testing.T) {
 	r := admissionReceiver(t, new(consumertest.LogsSink), 32)
-	rawRequest(t, r.url, 800<<10, 700<<10, "bad")
-	waitFor(t, "the stalled body reserved", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 800<<10 })
+	stall(t, r)
 
 	conn := rawRequest(t, r.url, -1, 0, "bad")
 	// 224 KiB are left: the buffer's 64 KiB, 128 KiB, then 256 KiB do not
@@ -162,7 +171,7 @@ func TestAdmissionRefusesFromTheHead(t *testing.T) {
 	if resp := answer(t, rawRequest(t, r.url, 900<<10, 0, "")); resp.status != http.StatusUnauthorized || !strings.Contains(resp.body, "missing "+signatureHeader) {
 		t.Fatalf("unsigned: %d %q", resp.status, resp.body)
 	}
-	if resp := answer(t, rawRequest(t, r.url, 2<<20, 0, "bad")); resp.status != http.StatusRequestEntityTooLarge || !strings.Contains(resp.body, "max_request_body_size 1048576") {
+	if resp := answer(t, rawRequest(t, r.url, 2<<20, 0, "bad")); resp.status != http.StatusRequestEntityTooLarge || !strings.Contains(resp.body, "max_request_body_size 524288") {
 		t.Fatalf("declared over the limit: %d %q", resp.status, resp.body)
 	}
 	if n := counter(t, r.tel, metricInFlight, "", ""); n != 0 {
@@ -177,18 +186,17 @@ func TestAdmissionRefusesFromTheHead(t *testing.T) {
 func TestAdmissionReservesTheRecords(t *testing.T) {
 	sink := new(consumertest.LogsSink)
 	r := startReceiver(t, sink, func(w *WebhookConfig) {
-		w.MaxRequestBodySize = 1 << 20
+		w.MaxRequestBodySize = 512 << 10
 		w.MaxInFlightBytes = 1 << 20
 	})
 	// 60,000 values: about 5.8 MB once built, from a 120 KB body.
 	body := []byte(`{"version":"0.2","type":"flag","action":"updated","payload":[` + strings.Repeat("0,", 59999) +
 		`0],"timestamp":"2026-01-01T00:00:00Z"}`)
-	stalled := rawRequest(t, r.url, 800<<10, 10, "")
-	waitFor(t, "the stalled body reserved", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 800<<10 })
+	unstall := stall(t, r)
 	if resp := post(t, r.url, "application/json", body); resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
 		t.Fatalf("records over what is left: %d %q", resp.status, resp.body)
 	}
-	_ = stalled.Close()
+	unstall()
 	waitFor(t, "the budget released", func() bool { return counter(t, r.tel, metricInFlight, "", "") == 0 })
 	if resp := post(t, r.url, "application/json", body); resp.status != http.StatusOK {
 		t.Fatalf("alone: %d %q", resp.status, resp.body)

@@ -32,8 +32,9 @@ const (
 	// write deadline, to answer 503 in.
 	minAnswerMargin = time.Second
 	// defaultMaxInFlightBytes bounds the bodies being read and the records
-	// being built across all webhook requests: two of the largest events
-	// Flipt can send (24 MiB) fit, an attack of many large bodies does not.
+	// being built across all webhook requests: twice max_request_body_size,
+	// so that a body of unknown length within it fits alone while its
+	// buffer doubles; an attack of many large bodies does not.
 	defaultMaxInFlightBytes = 64 << 20
 	// defaultMaxConcurrentRequests bounds the requests in progress. Flipt
 	// sends one event per request, a few at a time.
@@ -178,9 +179,10 @@ func (c *Config) Validate() error {
 	switch {
 	case w.MaxInFlightBytes <= 0:
 		errs = append(errs, fmt.Errorf("webhook::max_in_flight_bytes: must be positive, got %d", w.MaxInFlightBytes))
-	case w.MaxInFlightBytes < maxBody:
-		errs = append(errs, fmt.Errorf("webhook::max_in_flight_bytes: %d is less than max_request_body_size %d, "+
-			"so a body within that size could never be admitted", w.MaxInFlightBytes, maxBody))
+	case w.MaxInFlightBytes < 2*maxBody:
+		errs = append(errs, fmt.Errorf("webhook::max_in_flight_bytes: %d is less than twice max_request_body_size %d "+
+			"(a body of unknown length is read into a buffer that doubles), so a body within that size could be refused "+
+			"when it comes alone", w.MaxInFlightBytes, maxBody))
 	}
 	if w.MaxConcurrentRequests <= 0 {
 		errs = append(errs, fmt.Errorf("webhook::max_concurrent_requests: must be positive, got %d", w.MaxConcurrentRequests))

@@ -75,7 +75,7 @@ func TestConfigFull(t *testing.T) {
 	if cfg.MaxDepth != 128 || cfg.MaxMembers != 5000 || cfg.MaxElements != 100000 {
 		t.Errorf("limits %d/%d/%d", cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements)
 	}
-	if w.MaxInFlightBytes != 8<<20 || w.MaxConcurrentRequests != 8 {
+	if w.MaxInFlightBytes != 2<<20 || w.MaxConcurrentRequests != 8 {
 		t.Errorf("admission %d bytes, %d requests", w.MaxInFlightBytes, w.MaxConcurrentRequests)
 	}
 	f := cfg.File.Get()
@@ -117,7 +117,7 @@ func TestConfigInvalid(t *testing.T) {
 			"webhook::idle_timeout", "webhook::hold_timeout"},
 		"hold_past_write":    {"webhook::hold_timeout", "webhook::write_timeout"},
 		"bad_limits":         {"max_depth", "max_members", "max_elements", "max_line_size"},
-		"bad_admission":      {"webhook::max_in_flight_bytes: 16777216 is less than max_request_body_size 33554432", "webhook::max_concurrent_requests"},
+		"bad_admission":      {"webhook::max_in_flight_bytes: 50331648 is less than twice max_request_body_size 33554432", "webhook::max_concurrent_requests"},
 		"no_in_flight_bytes": {"webhook::max_in_flight_bytes: must be positive"},
 	} {
 		_, err := loadConfig(t, name)
