@@ -9,6 +9,7 @@ import (
 	"strings"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/xpdata"
@@ -32,6 +33,20 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
+	// wide is the scan's member count of each wide object, in the order
+	// they are widened; next is the next to take.
+	wide []int32
+	next int
+}
+
+// wideSize returns the member count of the object being widened, or a
+// guess if the scan did not see it.
+func (d *decoder) wideSize() int {
+	if d.next < len(d.wide) {
+		d.next++
+		return int(d.wide[d.next-1])
+	}
+	return 2 * narrowMembers
 }
 
 func (d *decoder) fail(format string, args ...any) error {
@@ -129,7 +144,7 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 	}
 	d.pos++ // '{'
 	var held []member
-	w := wideMap{dst: dst}
+	w := wideMap{dst: dst, size: d.wideSize}
 	for first := true; ; first = false {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -171,6 +186,9 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 			return &LimitError{Limit: "max_members", Max: d.lim.MaxMembers, Offset: d.pos}
 		}
 		if d.sortKeys {
+			if len(held) == narrowMembers {
+				held = slices.Grow(held, d.wideSize()-len(held))
+			}
 			v := pcommon.NewValueEmpty()
 			if err := d.value(v, depth); err != nil {
 				return err
@@ -320,7 +338,10 @@ func (d *decoder) str() (string, error) {
 		}
 		d.pos++
 	}
-	buf := append([]byte(nil), d.data[start:d.pos]...)
+	// Unescaping only shortens: one buffer as long as the rest of the raw
+	// string holds it, and becomes the string without a copy.
+	buf := make([]byte, d.pos-start, rawStringEnd(d.data, d.pos)-start)
+	copy(buf, d.data[start:d.pos])
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
@@ -329,7 +350,10 @@ func (d *decoder) str() (string, error) {
 			if !utf8.Valid(buf) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}
-			return string(buf), nil
+			if len(buf) == 0 {
+				return "", nil
+			}
+			return unsafe.String(&buf[0], len(buf)), nil
 		case c < 0x20:
 			return "", d.fail("control character in string")
 		case c != '\\':
@@ -379,6 +403,21 @@ func (d *decoder) str() (string, error) {
 		}
 	}
 	return "", d.fail("unterminated string")
+}
+
+// rawStringEnd returns the offset of the quote that ends the string whose
+// content is at data[i:], or len(data).
+func rawStringEnd(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case '"':
+			return i
+		case '\\':
+			i++
+		}
+		i++
+	}
+	return len(data)
 }
 
 func (d *decoder) hex4() (rune, bool) {

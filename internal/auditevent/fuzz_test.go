@@ -2,6 +2,8 @@ package auditevent
 
 import (
 	"bytes"
+	"errors"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -47,6 +49,57 @@ func FuzzDecodeRecords(f *testing.F) {
 					t.Fatalf("%v is not a fixed point:\n%s\n%s", format, first, out)
 				}
 			}
+		}
+	})
+}
+
+// FuzzScanAgreesWithDecoder checks the pre-scan against the decoder it
+// stands in front of, under small limits so that every limit is reached:
+// the scan must refuse whatever the decoder alone refuses (but a duplicate
+// key, which only building finds) with the same error, and pass the rest;
+// and what it passes must build into no more values than it counted.
+func FuzzScanAgreesWithDecoder(f *testing.F) {
+	for _, r := range fliptcapture.WebhookRequests(f, false)[:3] {
+		f.Add(r.Body, uint8(6), uint8(8), uint16(200))
+	}
+	f.Add([]byte(eventWithPayload(zeros(50))), uint8(4), uint8(4), uint16(40))
+	f.Add([]byte(eventWithPayload(`{"a":{"b":{"c":[[[1e400]]]}}}`)), uint8(5), uint8(4), uint16(40))
+	f.Add([]byte(`[{"version":"\u0030","type":"t","action":"a","timestamp":"2026-01-01T00:00:00Z","metadata":null},{}]`), uint8(3), uint8(8), uint16(20))
+	f.Add([]byte("{\"vers\\u0069on\":\"0.2\",\"type\":\"t\",\"action\":\"a\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"s\":\"\xff\\n\"}"), uint8(3), uint8(8), uint16(20))
+	f.Fuzz(func(t *testing.T, body []byte, depth, members uint8, elements uint16) {
+		lim := Limits{MaxDepth: int(depth) + 1, MaxMembers: int(members) + 1, MaxElements: int(elements) + 1}
+		s := newScanner(body, lim)
+		sn, serr := s.allRecords()
+		d := decoder{data: body, lim: lim}
+		logs := plog.NewLogRecordSlice()
+		dn, derr := d.allRecords(logs.AppendEmpty, SourceWebhook, observed)
+		if serr != nil {
+			var le *LimitError
+			if errors.As(serr, &le) && le.Limit == "max_elements" {
+				return // the decoder has no element budget
+			}
+			if derr == nil {
+				t.Fatalf("scan refuses what the decoder accepts: %v", serr)
+			}
+			// Only building finds a duplicate key, possibly before the
+			// error the scan found further on.
+			if (serr.Error() != derr.Error() || sn != dn) && !strings.Contains(derr.Error(), "duplicate key") {
+				t.Fatalf("scan: %d, %v\ndecoder: %d, %v", sn, serr, dn, derr)
+			}
+			return
+		}
+		if derr != nil {
+			if !strings.Contains(derr.Error(), "duplicate key") {
+				t.Fatalf("scan passes what the decoder refuses: %v", derr)
+			}
+			return
+		}
+		built := 0
+		for _, lr := range logs.All() {
+			built += countValues(lr.Body())
+		}
+		if built != s.elements || s.elements > lim.MaxElements {
+			t.Fatalf("scan counted %d values (max %d), the decoder built %d", s.elements, lim.MaxElements, built)
 		}
 	})
 }

@@ -21,6 +21,14 @@ const (
 	// an object it records costs at least 4 bytes there, and keys are
 	// distinct, so no object of an event has 2^20 members.
 	DefaultMaxMembers = 1 << 20
+	// DefaultMaxElements bounds the JSON values (objects, arrays, strings,
+	// numbers, literals) of one request or span event, counted before any
+	// is built: each costs about 90 bytes once built, whatever its size in
+	// the body. Flipt takes a request of at most 4 MiB, and every value it
+	// records costs at least 2 bytes there (a Struct value without a kind,
+	// written back as null), so no event holds more than 2^21 values from
+	// the request and a few dozen of its own; 2^22 leaves twice that.
+	DefaultMaxElements = 1 << 22
 	// DefaultMaxEventSize is the largest event, in bytes, every source
 	// accepts. A 4 MiB request of characters Flipt writes escaped
 	// (\u003c for '<') becomes 24 MiB of JSON; 32 MiB leaves room.
@@ -36,11 +44,14 @@ type Limits struct {
 	MaxDepth int
 	// MaxMembers is the most members one object may have.
 	MaxMembers int
+	// MaxElements is the most JSON values of every kind one body (or one
+	// span event) may hold, checked before anything is built.
+	MaxElements int
 }
 
 // DefaultLimits returns the limits no event Flipt sends reaches.
 func DefaultLimits() Limits {
-	return Limits{MaxDepth: DefaultMaxDepth, MaxMembers: DefaultMaxMembers}
+	return Limits{MaxDepth: DefaultMaxDepth, MaxMembers: DefaultMaxMembers, MaxElements: DefaultMaxElements}
 }
 
 func (l Limits) orDefault() Limits {
@@ -50,34 +61,82 @@ func (l Limits) orDefault() Limits {
 	if l.MaxMembers <= 0 {
 		l.MaxMembers = DefaultMaxMembers
 	}
+	if l.MaxElements <= 0 {
+		l.MaxElements = DefaultMaxElements
+	}
 	return l
 }
 
 // LimitError is input refused because it exceeds one of the Limits; Limit
 // names the limit as its config field does.
 type LimitError struct {
-	Limit  string // "max_depth" or "max_members"
+	Limit  string // "max_depth", "max_members" or "max_elements"
 	Max    int
 	Offset int
 }
 
 func (e *LimitError) Error() string {
 	what := "nesting depth exceeds"
-	if e.Limit == "max_members" {
+	switch e.Limit {
+	case "max_members":
 		what = "object members exceed"
+	case "max_elements":
+		what = "JSON values exceed"
 	}
 	return fmt.Sprintf("%s %s %d (at byte %d)", what, e.Limit, e.Max, e.Offset)
 }
 
-// DecodeRecord is the package's DecodeRecord under these limits.
+// DecodeRecord is the package's DecodeRecord under these limits. The
+// limits and the top-level fields are checked by a scan before anything is
+// built.
 func (l Limits) DecodeRecord(data []byte, lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
-	d := decoder{data: data, lim: l.orDefault()}
+	l = l.orDefault()
+	s := newScanner(data, l)
+	if err := s.oneRecord(); err != nil {
+		return err
+	}
+	d := decoder{data: data, lim: l, wide: s.wide}
 	return d.oneRecord(lr, source, observed)
 }
 
-// DecodeRecords is the package's DecodeRecords under these limits.
+// DecodeRecords is the package's DecodeRecords under these limits, Check
+// then Decode.
 func (l Limits) DecodeRecords(data []byte, newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
-	d := decoder{data: data, lim: l.orDefault()}
+	l = l.orDefault()
+	s := newScanner(data, l)
+	if n, err := s.allRecords(); err != nil {
+		return n, err
+	}
+	d := decoder{data: data, lim: l, wide: s.wide}
+	return d.allRecords(newRecord, source, observed)
+}
+
+// Checked is a body that passed Check: within the limits, well-formed, and
+// each event's top-level fields those of an event.
+type Checked struct {
+	data []byte
+	lim  Limits
+	wide []int32
+	// Elements is how many JSON values the body holds, what building it
+	// costs (about 90 bytes each) beside its strings.
+	Elements int
+}
+
+// Check scans a body as DecodeRecords reads it, without building anything,
+// and returns the errors DecodeRecords would, but a duplicate key's.
+func (l Limits) Check(data []byte) (Checked, error) {
+	l = l.orDefault()
+	s := newScanner(data, l)
+	if _, err := s.allRecords(); err != nil {
+		return Checked{}, err
+	}
+	return Checked{data: data, lim: l, wide: s.wide, Elements: s.elements}, nil
+}
+
+// DecodeRecords builds the records of a checked body, as the package's
+// DecodeRecords.
+func (c Checked) DecodeRecords(newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
+	d := decoder{data: c.data, lim: c.lim, wide: c.wide}
 	return d.allRecords(newRecord, source, observed)
 }
 

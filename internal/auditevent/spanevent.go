@@ -50,10 +50,17 @@ func spanEventAttributes(lim Limits, ev ptrace.SpanEvent) (pcommon.Map, error) {
 		return ev.Attributes(), nil
 	}
 	attrs := pcommon.NewMap()
-	d := decoder{data: []byte(name[len(SpanEventName)+2:]), lim: lim}
-	err := d.object(attrs, 1)
+	data := bytesOf(name[len(SpanEventName)+2:])
+	s := newScanner(data, lim)
+	err := s.object(1, nil)
 	if err == nil {
-		err = d.end("attributes")
+		err = s.end("attributes")
+	}
+	if err == nil {
+		d := decoder{data: data, lim: lim, wide: s.wide}
+		if err = d.object(attrs, 1); err == nil {
+			err = d.end("attributes")
+		}
 	}
 	if err != nil {
 		return attrs, fmt.Errorf("%w: Zipkin annotation: %w", ErrNotEvent, err)
@@ -80,6 +87,10 @@ const (
 
 func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr plog.LogRecord, observed pcommon.Timestamp) error {
 	attrs, err := spanEventAttributes(lim, ev)
+	if err != nil {
+		return err
+	}
+	wide, err := scanSpanEvent(lim, attrs)
 	if err != nil {
 		return err
 	}
@@ -113,7 +124,7 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 		return err
 	}
 	if ok {
-		d := decoder{data: []byte(actor), lim: lim}
+		d := decoder{data: bytesOf(actor), lim: lim, wide: wide[0]}
 		if err := d.oneValue(metadata.PutEmpty(KeyActor), depthActor); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrActor, err)
 		}
@@ -122,7 +133,7 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 	if p, ok, err := str(spanAttrPayload); err != nil {
 		return err
 	} else if ok {
-		d := decoder{data: []byte(p), sortKeys: true, lim: lim}
+		d := decoder{data: bytesOf(p), sortKeys: true, lim: lim, wide: wide[1]}
 		if err := d.oneValue(payload, depthPayload); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrPayload, err)
 		}
@@ -141,4 +152,27 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 	lr.SetSpanID(span.SpanID())
 	lr.SetFlags(plog.DefaultLogRecordFlags.WithIsSampled(span.Flags()&0x1 == 0x1))
 	return nil
+}
+
+// scanSpanEvent checks the actor and payload strings against the limits,
+// one max_elements budget for both, before either is built, and returns
+// the sizes of their wide objects.
+func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2][]int32, err error) {
+	elements := 0
+	for i, f := range [...]struct {
+		attr  string
+		depth int
+	}{{spanAttrActor, depthActor}, {spanAttrPayload, depthPayload}} {
+		v, ok := attrs.Get(f.attr)
+		if !ok || v.Type() != pcommon.ValueTypeStr {
+			continue // absent, or refused as not a string below
+		}
+		s := newScanner(bytesOf(v.Str()), lim)
+		s.elements = elements
+		if err := s.oneValue(f.depth); err != nil {
+			return wide, fmt.Errorf("%s: %w", f.attr, err)
+		}
+		elements, wide[i] = s.elements, s.wide
+	}
+	return wide, nil
 }

@@ -16,6 +16,7 @@ type wideMap struct {
 	n    int
 	keys map[string]struct{} // nil while narrow
 	mb   xpdata.MapBuilder
+	size func() int // the object's member count, asked once it widens
 }
 
 // put adds an empty member under key and returns it, or false if key is
@@ -30,8 +31,12 @@ func (w *wideMap) put(key string) (pcommon.Value, bool) {
 		return v, true
 	}
 	if w.keys == nil {
-		w.keys = make(map[string]struct{}, 2*narrowMembers)
-		w.mb.EnsureCapacity(2 * narrowMembers)
+		n := 2 * narrowMembers
+		if w.size != nil {
+			n = max(w.size(), narrowMembers+1)
+		}
+		w.keys = make(map[string]struct{}, n)
+		w.mb.EnsureCapacity(n)
 		for k, v := range w.dst.All() {
 			w.keys[k] = struct{}{}
 			v.MoveTo(w.mb.AppendEmpty(k))

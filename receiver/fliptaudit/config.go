@@ -31,6 +31,17 @@ const (
 	// minAnswerMargin is the least time between the end of a hold and the
 	// write deadline, to answer 503 in.
 	minAnswerMargin = time.Second
+	// defaultMaxInFlightBytes bounds the bodies being read and the records
+	// being built across all webhook requests: twice max_request_body_size,
+	// so that a body of unknown length within it fits alone while its
+	// buffer doubles; an attack of many large bodies does not.
+	defaultMaxInFlightBytes = 64 << 20
+	// defaultMaxConcurrentRequests bounds the requests in progress. Flipt
+	// sends one event per request, a few at a time.
+	defaultMaxConcurrentRequests = 32
+	// confighttpDefaultMaxBody is the max_request_body_size confighttp
+	// applies when it is not set.
+	confighttpDefaultMaxBody = 20 << 20
 	// defaultDedupMaxEntries bounds the memory of the duplicate window: about
 	// 100 bytes per remembered body.
 	defaultDedupMaxEntries = 10000
@@ -50,6 +61,9 @@ type Config struct {
 	// MaxMembers is the most members one object of an event may have, on
 	// both sources.
 	MaxMembers int `mapstructure:"max_members"`
+	// MaxElements is the most JSON values of every kind one webhook body
+	// or file line may hold, counted before any is built.
+	MaxElements int `mapstructure:"max_elements"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -74,6 +88,14 @@ type WebhookConfig struct {
 	// before it is answered 503 (Retry-After); it must end at least 1s
 	// before write_timeout.
 	HoldTimeout time.Duration `mapstructure:"hold_timeout"`
+	// MaxInFlightBytes bounds the bytes of the bodies being read, and of
+	// the records being built from them, across all requests; a request
+	// that does not fit is answered 503 (Retry-After) before its body is
+	// read, or as soon as a body of unknown length outgrows it.
+	MaxInFlightBytes int64 `mapstructure:"max_in_flight_bytes"`
+	// MaxConcurrentRequests bounds the requests in progress on the events
+	// path; one more is answered 503 (Retry-After) before its body is read.
+	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -83,10 +105,11 @@ var _ confmap.Validator = (*Config)(nil)
 
 func createDefaultConfig() *Config {
 	return &Config{
-		Webhook:    configoptional.Default(defaultWebhookConfig()),
-		File:       configoptional.Default(filetail.NewDefaultConfig()),
-		MaxDepth:   auditevent.DefaultMaxDepth,
-		MaxMembers: auditevent.DefaultMaxMembers,
+		Webhook:     configoptional.Default(defaultWebhookConfig()),
+		File:        configoptional.Default(filetail.NewDefaultConfig()),
+		MaxDepth:    auditevent.DefaultMaxDepth,
+		MaxMembers:  auditevent.DefaultMaxMembers,
+		MaxElements: auditevent.DefaultMaxElements,
 	}
 }
 
@@ -100,11 +123,13 @@ func defaultWebhookConfig() WebhookConfig {
 	// One event Flipt can send fits, as on every source.
 	server.MaxRequestBodySize = auditevent.DefaultMaxEventSize
 	return WebhookConfig{
-		ServerConfig:    server,
-		Path:            defaultPath,
-		HealthPath:      defaultHealthPath,
-		DedupMaxEntries: defaultDedupMaxEntries,
-		HoldTimeout:     defaultHoldTimeout,
+		ServerConfig:          server,
+		Path:                  defaultPath,
+		HealthPath:            defaultHealthPath,
+		DedupMaxEntries:       defaultDedupMaxEntries,
+		HoldTimeout:           defaultHoldTimeout,
+		MaxInFlightBytes:      defaultMaxInFlightBytes,
+		MaxConcurrentRequests: defaultMaxConcurrentRequests,
 	}
 }
 
@@ -124,7 +149,7 @@ func (c *Config) webhook() *WebhookConfig {
 // Validate checks the receiver's own fields; the nested sections validate
 // themselves.
 func (c *Config) Validate() error {
-	errs := validateLimits(c.MaxDepth, c.MaxMembers)
+	errs := validateLimits(c.MaxDepth, c.MaxMembers, c.MaxElements)
 	w := c.webhook()
 	if w == nil {
 		return errors.Join(errs...)
@@ -146,6 +171,21 @@ func (c *Config) Validate() error {
 	}
 	if w.DedupWindow > 0 && w.DedupMaxEntries <= 0 {
 		errs = append(errs, fmt.Errorf("webhook::dedup_max_entries: must be positive when dedup_window is set, got %d", w.DedupMaxEntries))
+	}
+	maxBody := w.MaxRequestBodySize
+	if maxBody <= 0 {
+		maxBody = confighttpDefaultMaxBody
+	}
+	switch {
+	case w.MaxInFlightBytes <= 0:
+		errs = append(errs, fmt.Errorf("webhook::max_in_flight_bytes: must be positive, got %d", w.MaxInFlightBytes))
+	case w.MaxInFlightBytes < 2*maxBody:
+		errs = append(errs, fmt.Errorf("webhook::max_in_flight_bytes: %d is less than twice max_request_body_size %d "+
+			"(a body of unknown length is read into a buffer that doubles), so a body within that size could be refused "+
+			"when it comes alone", w.MaxInFlightBytes, maxBody))
+	}
+	if w.MaxConcurrentRequests <= 0 {
+		errs = append(errs, fmt.Errorf("webhook::max_concurrent_requests: must be positive, got %d", w.MaxConcurrentRequests))
 	}
 	for _, d := range []struct {
 		field string
@@ -178,7 +218,7 @@ func (w *WebhookConfig) answerGrace() time.Duration {
 	return (w.WriteTimeout - w.HoldTimeout) / 2
 }
 
-func validateLimits(depth, members int) []error {
+func validateLimits(depth, members, elements int) []error {
 	var errs []error
 	if depth <= 0 {
 		errs = append(errs, fmt.Errorf("max_depth: must be positive, got %d", depth))
@@ -186,11 +226,14 @@ func validateLimits(depth, members int) []error {
 	if members <= 0 {
 		errs = append(errs, fmt.Errorf("max_members: must be positive, got %d", members))
 	}
+	if elements <= 0 {
+		errs = append(errs, fmt.Errorf("max_elements: must be positive, got %d", elements))
+	}
 	return errs
 }
 
 func (c *Config) limits() auditevent.Limits {
-	return auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers}
+	return auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers, MaxElements: c.MaxElements}
 }
 
 // ConnectorConfig is the flipt_audit connector's configuration.
@@ -200,6 +243,10 @@ type ConnectorConfig struct {
 	MaxDepth int `mapstructure:"max_depth"`
 	// MaxMembers is the most members one object of an event may have.
 	MaxMembers int `mapstructure:"max_members"`
+	// MaxElements is the most JSON values of every kind the actor and
+	// payload of one span event may hold together, counted before any is
+	// built.
+	MaxElements int `mapstructure:"max_elements"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -208,10 +255,14 @@ type ConnectorConfig struct {
 var _ confmap.Validator = (*ConnectorConfig)(nil)
 
 func createDefaultConnectorConfig() *ConnectorConfig {
-	return &ConnectorConfig{MaxDepth: auditevent.DefaultMaxDepth, MaxMembers: auditevent.DefaultMaxMembers}
+	return &ConnectorConfig{
+		MaxDepth:    auditevent.DefaultMaxDepth,
+		MaxMembers:  auditevent.DefaultMaxMembers,
+		MaxElements: auditevent.DefaultMaxElements,
+	}
 }
 
 // Validate checks the limits.
 func (c *ConnectorConfig) Validate() error {
-	return errors.Join(validateLimits(c.MaxDepth, c.MaxMembers)...)
+	return errors.Join(validateLimits(c.MaxDepth, c.MaxMembers, c.MaxElements)...)
 }

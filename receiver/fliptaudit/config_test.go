@@ -50,8 +50,11 @@ func TestConfigDefaults(t *testing.T) {
 	if w.HoldTimeout != 20*time.Second || w.WriteTimeout != 30*time.Second || w.MaxRequestBodySize != 32<<20 {
 		t.Errorf("defaults: hold %v, write %v, body %d", w.HoldTimeout, w.WriteTimeout, w.MaxRequestBodySize)
 	}
-	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 {
-		t.Errorf("default limits %d/%d", cfg.MaxDepth, cfg.MaxMembers)
+	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 || cfg.MaxElements != 1<<22 {
+		t.Errorf("default limits %d/%d/%d", cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements)
+	}
+	if w.MaxInFlightBytes != 64<<20 || w.MaxConcurrentRequests != 32 {
+		t.Errorf("default admission %d bytes, %d requests", w.MaxInFlightBytes, w.MaxConcurrentRequests)
 	}
 	if cfg.File.HasValue() {
 		t.Error("file is on by default")
@@ -69,8 +72,11 @@ func TestConfigFull(t *testing.T) {
 		w.MaxRequestBodySize != 1<<20 || w.WriteTimeout != 40*time.Second || w.HoldTimeout != 30*time.Second {
 		t.Errorf("webhook %+v", w)
 	}
-	if cfg.MaxDepth != 128 || cfg.MaxMembers != 5000 {
-		t.Errorf("limits %d/%d", cfg.MaxDepth, cfg.MaxMembers)
+	if cfg.MaxDepth != 128 || cfg.MaxMembers != 5000 || cfg.MaxElements != 100000 {
+		t.Errorf("limits %d/%d/%d", cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements)
+	}
+	if w.MaxInFlightBytes != 2<<20 || w.MaxConcurrentRequests != 8 {
+		t.Errorf("admission %d bytes, %d requests", w.MaxInFlightBytes, w.MaxConcurrentRequests)
 	}
 	f := cfg.File.Get()
 	if f == nil || f.Include[0] != "/var/log/flipt/audit*.log" || f.StartAt != "end" || f.PollInterval != time.Second ||
@@ -109,8 +115,10 @@ func TestConfigInvalid(t *testing.T) {
 		"bad_file_with_webhook": {"include[0]"},
 		"negative_timeouts": {"webhook::read_timeout", "webhook::read_header_timeout", "webhook::write_timeout",
 			"webhook::idle_timeout", "webhook::hold_timeout"},
-		"hold_past_write": {"webhook::hold_timeout", "webhook::write_timeout"},
-		"bad_limits":      {"max_depth", "max_members", "max_line_size"},
+		"hold_past_write":    {"webhook::hold_timeout", "webhook::write_timeout"},
+		"bad_limits":         {"max_depth", "max_members", "max_elements", "max_line_size"},
+		"bad_admission":      {"webhook::max_in_flight_bytes: 50331648 is less than twice max_request_body_size 33554432", "webhook::max_concurrent_requests"},
+		"no_in_flight_bytes": {"webhook::max_in_flight_bytes: must be positive"},
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil {
@@ -142,11 +150,12 @@ func fmtAny(v any) string { return fmt.Sprintf("%v %+v", v, v) }
 
 func TestConnectorConfig(t *testing.T) {
 	cfg := NewConnectorFactory().CreateDefaultConfig().(*ConnectorConfig)
-	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 || cfg.Validate() != nil {
+	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 || cfg.MaxElements != 1<<22 || cfg.Validate() != nil {
 		t.Errorf("defaults %+v: %v", cfg, cfg.Validate())
 	}
-	cfg.MaxDepth, cfg.MaxMembers = 0, -1
-	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_depth") || !strings.Contains(err.Error(), "max_members") {
+	cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements = 0, -1, 0
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), "max_depth") || !strings.Contains(err.Error(), "max_members") ||
+		!strings.Contains(err.Error(), "max_elements") {
 		t.Errorf("invalid limits: %v", err)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
@@ -229,6 +230,7 @@ func TestConnectorRefusesTrailingDataAndCountsLimits(t *testing.T) {
 	f := NewConnectorFactory()
 	cfg := f.CreateDefaultConfig().(*ConnectorConfig)
 	cfg.MaxMembers = 3
+	cfg.MaxElements = 100
 	tel := componenttest.NewTelemetry()
 	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
 	set := connectortest.NewNopSettings(metadata.Type)
@@ -255,6 +257,7 @@ func TestConnectorRefusesTrailingDataAndCountsLimits(t *testing.T) {
 	add(actor, payload+payload)
 	add(actor, payload) // the good one
 	add(actor, `{"a":1,"b":2,"c":3,"d":4}`)
+	add(actor, "["+strings.Repeat("0,", 99)+"0]") // 101 values with the actor's 2, over max_elements
 	if err := c.ConsumeTraces(context.Background(), td); err != nil {
 		t.Fatal(err)
 	}
@@ -264,7 +267,7 @@ func TestConnectorRefusesTrailingDataAndCountsLimits(t *testing.T) {
 	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipMalformed); n != 2 {
 		t.Errorf("span_events_skipped{reason=malformed} = %d, want 2", n)
 	}
-	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipLimit); n != 1 {
-		t.Errorf("span_events_skipped{reason=limit} = %d, want 1", n)
+	if n := counter(t, tel, metricSpanEventsSkipped, "reason", skipLimit); n != 2 {
+		t.Errorf("span_events_skipped{reason=limit} = %d, want 2 (max_members, max_elements)", n)
 	}
 }

@@ -44,6 +44,6 @@ func createTracesToLogs(_ context.Context, set connector.Settings, cfg component
 		return nil, err
 	}
 	c := cfg.(*ConnectorConfig)
-	lim := auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers}
+	lim := auditevent.Limits{MaxDepth: c.MaxDepth, MaxMembers: c.MaxMembers, MaxElements: c.MaxElements}
 	return &tracesToLogs{next: next, telemetry: tb, now: time.Now, limits: lim}, nil
 }

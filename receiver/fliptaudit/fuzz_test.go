@@ -2,6 +2,7 @@ package fliptaudit
 
 import (
 	"bytes"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -120,4 +121,88 @@ func FuzzZipkinAnnotation(f *testing.F) {
 			checkStable(t, ld)
 		}
 	})
+}
+
+// FuzzWebhookAdmission sends arbitrary bodies, declared or chunked, to a
+// webhook whose budget other requests partly hold: every answer is 200
+// with records forwarded, or a refusal with none (503 with Retry-After);
+// every byte reserved is released; and a body refused 503 for the budget
+// is admitted once it comes alone, as max_in_flight_bytes >= twice
+// max_request_body_size promises.
+func FuzzWebhookAdmission(f *testing.F) {
+	reqs := fliptcapture.WebhookRequests(f, false)
+	f.Add(reqs[0].Body, false, uint16(1), uint16(0), uint16(0))
+	f.Add(reqs[1].Body, true, uint16(1), uint16(0), uint16(1000))
+	f.Add([]byte(`{"version":"0.2","type":"flag","action":"updated","payload":[0,0,0,0,0,0,0,0,0,0,0,0],"timestamp":"2026-01-01T00:00:00Z"}`), false, uint16(1), uint16(0), uint16(800))
+	f.Add(bytes.Repeat([]byte(" "), 5000), true, uint16(2), uint16(1), uint16(2000))
+	tb, err := metadata.NewTelemetryBuilder(componenttest.NewNopTelemetrySettings())
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Fuzz(func(t *testing.T, body []byte, chunked bool, maxBodyKiB, extraKiB, held uint16) {
+		maxBody := int64(maxBodyKiB%64+1) << 10
+		budget := 2*maxBody + int64(extraKiB%64)<<10
+		held16 := min(int64(held), budget)
+		sink := new(consumertest.LogsSink)
+		cfg := &WebhookConfig{Path: defaultPath, MaxInFlightBytes: budget, MaxConcurrentRequests: 4}
+		cfg.MaxRequestBodySize = maxBody
+		h := newWebhookHandler(cfg, tb, sink.ConsumeLogs)
+		send := func() *httptest.ResponseRecorder {
+			req := httptest.NewRequest(http.MethodPost, defaultPath, bytes.NewReader(body))
+			if chunked {
+				req.ContentLength = -1
+				req.Body = io.NopCloser(io.MultiReader(bytes.NewReader(body)))
+			}
+			req.Header.Set("Content-Type", "application/json")
+			rec := httptest.NewRecorder()
+			req.Body = http.MaxBytesReader(rec, req.Body, maxBody) // as confighttp does
+			h.ServeHTTP(rec, req)
+			return rec
+		}
+		if !h.admit.reserve(held16) {
+			t.Fatalf("cannot hold %d of %d", held16, budget)
+		}
+		rec := send()
+		if got := h.admit.bytes.Load(); got != held16 || h.admit.requests.Load() != 0 {
+			t.Fatalf("after the request: %d bytes (want %d held by others), %d requests", got, held16, h.admit.requests.Load())
+		}
+		checkAdmissionAnswer(t, rec, sink)
+		h.admit.release(held16)
+		if rec.Code != http.StatusServiceUnavailable {
+			return
+		}
+		sink.Reset()
+		alone := send()
+		if alone.Code == http.StatusServiceUnavailable {
+			t.Fatalf("refused alone (budget %d, body limit %d, %d bytes, chunked %v, first %d %s): %s", budget, maxBody, len(body), chunked, rec.Code, rec.Body.String(), alone.Body.String())
+		}
+		checkAdmissionAnswer(t, alone, sink)
+		if got := h.admit.bytes.Load(); got != 0 {
+			t.Fatalf("%d bytes left reserved", got)
+		}
+	})
+}
+
+func checkAdmissionAnswer(t *testing.T, rec *httptest.ResponseRecorder, sink *consumertest.LogsSink) {
+	t.Helper()
+	switch rec.Code {
+	case http.StatusOK:
+		if sink.LogRecordCount() == 0 {
+			t.Fatal("200 without records")
+		}
+		return
+	case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
+	case http.StatusServiceUnavailable:
+		if rec.Header().Get("Retry-After") == "" {
+			t.Fatal("503 without Retry-After")
+		}
+	default:
+		t.Fatalf("status %d: %s", rec.Code, rec.Body.String())
+	}
+	if sink.LogRecordCount() != 0 {
+		t.Fatalf("%d answered after forwarding records", rec.Code)
+	}
+	if msg := strings.TrimSuffix(rec.Body.String(), "\n"); msg == "" || strings.ContainsAny(msg, "\n\r") {
+		t.Fatalf("reason is not one line: %q", rec.Body.String())
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
@@ -32,8 +33,10 @@ const (
 	reasonMethod      = "method"
 	reasonLimit       = "limit"
 	reasonDownstream  = "downstream"
-	reasonTimeout     = "timeout"  // the hold ended before the next consumer accepted
-	reasonShutdown    = "shutdown" // the receiver stopped during the hold
+	reasonTimeout     = "timeout"   // the hold ended before the next consumer accepted
+	reasonShutdown    = "shutdown"  // the receiver stopped during the hold
+	reasonBusy        = "busy"      // max_concurrent_requests requests in progress
+	reasonAdmission   = "admission" // the body or its records over what max_in_flight_bytes leaves
 )
 
 // webhookHandler serves Flipt's webhook sink: one event per POST, plus JSON
@@ -58,6 +61,8 @@ type webhookHandler struct {
 	stop     context.CancelCauseFunc
 	health   *pipelineHealth // nil: the health path always answers ok
 	sigWarn  *signatureWarner
+	admit    *admission
+	maxBody  int64 // max_request_body_size as confighttp applies it
 }
 
 func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
@@ -73,6 +78,24 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 	}
 	if h.hold <= 0 {
 		h.hold, h.grace = defaultHoldTimeout, minAnswerMargin
+	}
+	h.admit = &admission{
+		maxRequests: int64(cfg.MaxConcurrentRequests),
+		maxBytes:    cfg.MaxInFlightBytes,
+		changed:     func(int64) {},
+	}
+	if h.admit.maxRequests <= 0 {
+		h.admit.maxRequests = defaultMaxConcurrentRequests
+	}
+	if h.admit.maxBytes <= 0 {
+		h.admit.maxBytes = defaultMaxInFlightBytes
+	}
+	h.maxBody = cfg.MaxRequestBodySize
+	if h.maxBody <= 0 {
+		h.maxBody = confighttpDefaultMaxBody
+	}
+	if tb != nil {
+		h.admit.changed = func(d int64) { tb.FliptAuditWebhookInFlightBytes.Add(context.Background(), d) }
 	}
 	h.stopping, h.stop = context.WithCancelCause(context.Background())
 	h.sigWarn = &signatureWarner{logger: zap.NewNop(), now: func() time.Time { return h.now() }}
@@ -125,14 +148,34 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			"Content-Type must be application/json or application/x-ndjson")
 		return
 	}
-	body, err := io.ReadAll(r.Body)
+	// Without a signature the body need not be read to be refused.
+	if h.secret != nil && r.Header.Get(signatureHeader) == "" {
+		h.sigWarn.refused(r.RemoteAddr)
+		h.refuseUnread(w, r, http.StatusUnauthorized, reasonSignature, "missing "+signatureHeader)
+		return
+	}
+	if !h.admit.enter() {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		h.refuseUnread(w, r, http.StatusServiceUnavailable, reasonBusy,
+			fmt.Sprintf("busy: max_concurrent_requests %d requests in progress; retry later", h.admit.maxRequests))
+		return
+	}
+	defer h.admit.leave()
+	t := ticket{a: h.admit}
+	defer t.done()
+	body, err := t.readBody(r, h.maxBody)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			h.refuse(w, r, http.StatusRequestEntityTooLarge, reasonTooLarge, tooLarge.Error())
-			return
+		switch {
+		case errors.As(err, &tooLarge):
+			h.refuseUnread(w, r, http.StatusRequestEntityTooLarge, reasonTooLarge,
+				fmt.Sprintf("request body too large: over max_request_body_size %d", tooLarge.Limit))
+		case errors.Is(err, errOverBudget):
+			w.Header().Set("Retry-After", retryAfterUnavailable)
+			h.refuseUnread(w, r, http.StatusServiceUnavailable, reasonAdmission, overBudgetMessage(h.admit.maxBytes))
+		default:
+			h.refuse(w, r, http.StatusBadRequest, reasonMalformed, "reading body: "+err.Error())
 		}
-		h.refuse(w, r, http.StatusBadRequest, reasonMalformed, "reading body: "+err.Error())
 		return
 	}
 	if h.secret != nil && !validSignature(h.secret, body, r.Header.Get(signatureHeader)) {
@@ -149,17 +192,21 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
-	ld, err := decodeWebhookBody(h.limits, body, pcommon.NewTimestampFromTime(h.now()))
+	// The scan refuses what it can before a record is built, and tells
+	// what building will cost, which must fit in the budget too.
+	checked, err := h.limits.Check(body)
+	if err == nil && !t.reserveTree(checked.Elements, len(body)) {
+		w.Header().Set("Retry-After", retryAfterUnavailable)
+		h.refuse(w, r, http.StatusServiceUnavailable, reasonAdmission, overBudgetMessage(h.admit.maxBytes))
+		return
+	}
+	var ld plog.Logs
+	if err == nil {
+		ld, err = decodeWebhookBody(checked, pcommon.NewTimestampFromTime(h.now()))
+	}
 	if err != nil {
-		var le *auditevent.LimitError
-		reason := reasonMalformed
-		switch {
-		case errors.As(err, &le):
-			reason = reasonLimit
-		case errors.Is(err, auditevent.ErrNotEvent):
-			reason = reasonNotEvent
-		}
-		h.refuse(w, r, http.StatusBadRequest, reason, err.Error())
+		code, reason := decodeRefusal(err)
+		h.refuse(w, r, code, reason, err.Error())
 		return
 	}
 	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
@@ -191,13 +238,32 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusOK)
 }
 
-// decodeWebhookBody turns a request body into records, all or nothing.
-func decodeWebhookBody(lim auditevent.Limits, body []byte, observed pcommon.Timestamp) (plog.Logs, error) {
+// decodeWebhookBody turns a checked request body into records, all or
+// nothing.
+func decodeWebhookBody(body auditevent.Checked, observed pcommon.Timestamp) (plog.Logs, error) {
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
-	_, err := lim.DecodeRecords(body, sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
+	_, err := body.DecodeRecords(sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
 	return ld, err
+}
+
+// decodeRefusal is the answer to a body that does not decode. Over
+// max_elements is 413, as over max_request_body_size: it counts the
+// body's size in values, and the same body would be refused again, so
+// Flipt must not retry it (it retries no 4xx but 429). A body over
+// max_depth or max_members, or malformed, is 400.
+func decodeRefusal(err error) (code int, reason string) {
+	var le *auditevent.LimitError
+	switch {
+	case errors.As(err, &le) && le.Limit == "max_elements":
+		return http.StatusRequestEntityTooLarge, reasonLimit
+	case errors.As(err, &le):
+		return http.StatusBadRequest, reasonLimit
+	case errors.Is(err, auditevent.ErrNotEvent):
+		return http.StatusBadRequest, reasonNotEvent
+	}
+	return http.StatusBadRequest, reasonMalformed
 }
 
 // acceptedContentType accepts JSON (what Flipt sends) and NDJSON.
@@ -217,6 +283,14 @@ func acceptedContentType(v string) bool {
 func (h *webhookHandler) refuse(w http.ResponseWriter, r *http.Request, code int, reason, msg string) {
 	h.telemetry.FliptAuditRequestsRefused.Add(r.Context(), 1, metric.WithAttributeSet(attribute.NewSet(attribute.String("reason", reason))))
 	writeReason(w, code, msg)
+}
+
+// refuseUnread refuses a request whose body is left unread, and closes
+// the connection after the answer: net/http would otherwise read up to
+// 256 KiB of the body first, waiting on a sender that stalls.
+func (h *webhookHandler) refuseUnread(w http.ResponseWriter, r *http.Request, code int, reason, msg string) {
+	w.Header().Set("Connection", "close")
+	h.refuse(w, r, code, reason, msg)
 }
 
 // errorHandler answers the errors confighttp raises before the handler

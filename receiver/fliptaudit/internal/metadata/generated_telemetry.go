@@ -33,6 +33,7 @@ type TelemetryBuilder struct {
 	FliptAuditFileOpen             metric.Int64UpDownCounter
 	FliptAuditRequestsRefused      metric.Int64Counter
 	FliptAuditSpanEventsSkipped    metric.Int64Counter
+	FliptAuditWebhookInFlightBytes metric.Int64UpDownCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -96,14 +97,20 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.FliptAuditRequestsRefused, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_requests_refused",
-		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it). [Alpha]"),
+		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.FliptAuditSpanEventsSkipped, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_span_events_skipped",
-		metric.WithDescription("Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit, cut). [Alpha]"),
+		metric.WithDescription("Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit when over max_depth, max_members or max_elements, cut). [Alpha]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.FliptAuditWebhookInFlightBytes, err = builder.meter.Int64UpDownCounter(
+		"otelcol_flipt_audit_webhook_in_flight_bytes",
+		metric.WithDescription("Bytes the webhook holds for the bodies being read and the records being built from them, at most its max_in_flight_bytes. [Alpha]"),
+		metric.WithUnit("By"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

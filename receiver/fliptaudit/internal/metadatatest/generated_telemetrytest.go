@@ -104,7 +104,7 @@ func AssertEqualFliptAuditFileOpen(t *testing.T, tt *componenttest.Telemetry, dp
 func AssertEqualFliptAuditRequestsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_flipt_audit_requests_refused",
-		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it). [Alpha]",
+		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]",
 		Unit:        "{request}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -120,7 +120,7 @@ func AssertEqualFliptAuditRequestsRefused(t *testing.T, tt *componenttest.Teleme
 func AssertEqualFliptAuditSpanEventsSkipped(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_flipt_audit_span_events_skipped",
-		Description: "Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit, cut). [Alpha]",
+		Description: "Flipt audit span events (name event, flipt.event.* attributes) that could not be decoded into an audit event, by reason (malformed, not_event, limit when over max_depth, max_members or max_elements, cut). [Alpha]",
 		Unit:        "{event}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
@@ -129,6 +129,22 @@ func AssertEqualFliptAuditSpanEventsSkipped(t *testing.T, tt *componenttest.Tele
 		},
 	}
 	got, err := tt.GetMetric("otelcol_flipt_audit_span_events_skipped")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
+func AssertEqualFliptAuditWebhookInFlightBytes(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_flipt_audit_webhook_in_flight_bytes",
+		Description: "Bytes the webhook holds for the bodies being read and the records being built from them, at most its max_in_flight_bytes. [Alpha]",
+		Unit:        "By",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: false,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_flipt_audit_webhook_in_flight_bytes")
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }

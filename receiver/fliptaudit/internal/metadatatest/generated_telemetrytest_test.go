@@ -26,6 +26,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.FliptAuditFileOpen.Add(context.Background(), 1)
 	tb.FliptAuditRequestsRefused.Add(context.Background(), 1)
 	tb.FliptAuditSpanEventsSkipped.Add(context.Background(), 1)
+	tb.FliptAuditWebhookInFlightBytes.Add(context.Background(), 1)
 	AssertEqualFliptAuditDuplicatesSuppressed(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
@@ -45,6 +46,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualFliptAuditSpanEventsSkipped(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualFliptAuditWebhookInFlightBytes(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -1,0 +1,497 @@
+package auditevent
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+	"unsafe"
+)
+
+// scanner walks JSON without building anything. It checks what can refuse
+// a body before its tree costs memory: the syntax, max_depth, max_members,
+// max_elements, and the top-level fields of each event. A body it passes
+// can still fail to build only on a duplicate key.
+type scanner struct {
+	decoder
+	elements int // JSON values seen so far, of every kind
+	// wide holds the member count of every object with more than
+	// narrowMembers, in the order the decoder widens them, so that it
+	// sizes each at once instead of growing it.
+	wide []int32
+}
+
+func newScanner(data []byte, lim Limits) *scanner {
+	return &scanner{decoder: decoder{data: data, lim: lim}}
+}
+
+// count adds one JSON value to the budget.
+func (s *scanner) count() error {
+	if s.elements++; s.elements > s.lim.MaxElements {
+		return &LimitError{Limit: "max_elements", Max: s.lim.MaxElements, Offset: s.pos}
+	}
+	return nil
+}
+
+// value skips one JSON value at depth (that of its container).
+func (s *scanner) value(depth int) error {
+	s.skipSpace()
+	if s.pos >= len(s.data) {
+		return s.fail("unexpected end of input")
+	}
+	if err := s.count(); err != nil {
+		return err
+	}
+	switch c := s.data[s.pos]; {
+	case c == '{':
+		return s.object(depth+1, nil)
+	case c == '[':
+		return s.array(depth + 1)
+	case c == '"':
+		return s.str()
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || (c >= '0' && c <= '9'):
+		return s.number()
+	default:
+		return s.fail("unexpected character %q", c)
+	}
+}
+
+// oneValue skips data, which must hold exactly one JSON value.
+func (s *scanner) oneValue(depth int) error {
+	if err := s.value(depth); err != nil {
+		return err
+	}
+	return s.end("JSON value")
+}
+
+// object skips the object at s.pos (already counted). member, when not
+// nil, is given each raw key (decoded if it had escapes) and must skip the
+// member's value itself.
+func (s *scanner) object(depth int, member func(key []byte) error) error {
+	if depth > s.lim.MaxDepth {
+		return s.tooDeep()
+	}
+	s.pos++ // '{'
+	wide := -1
+	for n := 0; ; n++ {
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return s.fail("unexpected end of input in object")
+		}
+		if s.data[s.pos] == '}' && n == 0 {
+			s.pos++
+			return nil
+		}
+		if n > 0 {
+			switch s.data[s.pos] {
+			case ',':
+				s.pos++
+				s.skipSpace()
+			case '}':
+				s.pos++
+				if wide >= 0 {
+					s.wide[wide] = int32(n)
+				}
+				return nil
+			default:
+				return s.fail("expected ',' or '}' in object")
+			}
+		}
+		if s.pos >= len(s.data) || s.data[s.pos] != '"' {
+			return s.fail("expected a string key")
+		}
+		key, err := s.key(member != nil)
+		if err != nil {
+			return err
+		}
+		s.skipSpace()
+		if s.pos >= len(s.data) || s.data[s.pos] != ':' {
+			return s.fail("expected ':' after key")
+		}
+		s.pos++
+		if n >= s.lim.MaxMembers {
+			return &LimitError{Limit: "max_members", Max: s.lim.MaxMembers, Offset: s.pos}
+		}
+		if n == narrowMembers {
+			// Where the decoder widens this object: before its value,
+			// which may hold wide objects of its own.
+			wide = len(s.wide)
+			s.wide = append(s.wide, 0)
+		}
+		if member == nil {
+			err = s.value(depth)
+		} else {
+			err = member(key)
+		}
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// key skips the key at s.pos and, if want, returns it: the raw bytes when
+// it has no escape, which is every key Flipt writes, so no copy is made.
+func (s *scanner) key(want bool) ([]byte, error) {
+	start := s.pos
+	if err := s.str(); err != nil {
+		return nil, err
+	}
+	if !want {
+		return nil, nil
+	}
+	raw := s.data[start+1 : s.pos-1]
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return raw, nil
+	}
+	d := decoder{data: s.data, pos: start}
+	k, err := d.str()
+	return []byte(k), err
+}
+
+func (s *scanner) array(depth int) error {
+	if depth > s.lim.MaxDepth {
+		return s.tooDeep()
+	}
+	s.pos++ // '['
+	for first := true; ; first = false {
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return s.fail("unexpected end of input in array")
+		}
+		if s.data[s.pos] == ']' && first {
+			s.pos++
+			return nil
+		}
+		if !first {
+			switch s.data[s.pos] {
+			case ',':
+				s.pos++
+			case ']':
+				s.pos++
+				return nil
+			default:
+				return s.fail("expected ',' or ']' in array")
+			}
+		}
+		if err := s.value(depth); err != nil {
+			return err
+		}
+	}
+}
+
+// number skips a number with the decoder's rules, out of range included.
+func (s *scanner) number() error {
+	start := s.pos
+	if s.data[s.pos] == '-' {
+		s.pos++
+	}
+	digits := func() int {
+		n := 0
+		for s.pos < len(s.data) && s.data[s.pos] >= '0' && s.data[s.pos] <= '9' {
+			s.pos++
+			n++
+		}
+		return n
+	}
+	intStart := s.pos
+	if n := digits(); n == 0 || (n > 1 && s.data[intStart] == '0') {
+		return s.fail("invalid number")
+	}
+	exponent := false
+	if s.pos < len(s.data) && s.data[s.pos] == '.' {
+		s.pos++
+		if digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	if s.pos < len(s.data) && (s.data[s.pos] == 'e' || s.data[s.pos] == 'E') {
+		s.pos++
+		exponent = true
+		if s.pos < len(s.data) && (s.data[s.pos] == '+' || s.data[s.pos] == '-') {
+			s.pos++
+		}
+		if digits() == 0 {
+			return s.fail("invalid number")
+		}
+	}
+	// Only an exponent or more digits than the largest double has can
+	// overflow; parsing just those keeps the scan free of allocations.
+	if lit := s.data[start:s.pos]; exponent || len(lit) > 308 {
+		// The literal is not kept, and data outlives the call.
+		f, err := strconv.ParseFloat(unsafe.String(&lit[0], len(lit)), 64)
+		if err != nil && !errors.Is(err, strconv.ErrRange) || math.IsInf(f, 0) {
+			return s.fail("number %s out of range", lit)
+		}
+	}
+	return nil
+}
+
+// str skips a string with the decoder's rules: escapes, control
+// characters, surrogates and UTF-8 are checked, nothing is copied.
+func (s *scanner) str() error {
+	s.pos++ // opening quote
+	start := s.pos
+	seg := s.pos // start of the run of bytes since the last escape
+	for s.pos < len(s.data) {
+		c := s.data[s.pos]
+		switch {
+		case c == '"':
+			valid := utf8.Valid(s.data[seg:s.pos])
+			s.pos++
+			if !valid {
+				return &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
+			}
+			return nil
+		case c < 0x20:
+			return s.fail("control character in string")
+		case c != '\\':
+			s.pos++
+			continue
+		}
+		// An escape writes whole runes, so the runs between escapes are
+		// valid UTF-8 exactly when the decoded string is.
+		if !utf8.Valid(s.data[seg:s.pos]) {
+			return s.invalidUTF8(start)
+		}
+		s.pos++ // backslash
+		if s.pos >= len(s.data) {
+			break
+		}
+		e := s.data[s.pos]
+		s.pos++
+		switch e {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+		case 'u':
+			r, ok := s.hex4()
+			if !ok {
+				return s.fail("invalid \\u escape")
+			}
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if s.pos+1 < len(s.data) && s.data[s.pos] == '\\' && s.data[s.pos+1] == 'u' {
+					s.pos += 2
+					if r2, ok = s.hex4(); !ok {
+						return s.fail("invalid \\u escape")
+					}
+				}
+				if utf16.DecodeRune(r, r2) == utf8.RuneError {
+					return s.fail("unpaired surrogate in \\u escape")
+				}
+			}
+		default:
+			return s.fail("invalid escape \\%c", e)
+		}
+		seg = s.pos
+	}
+	return s.fail("unterminated string")
+}
+
+// invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
+// whole string first, so a later syntax error in it takes precedence.
+func (s *scanner) invalidUTF8(start int) error {
+	d := decoder{data: s.data, pos: start - 1}
+	if _, err := d.str(); err != nil {
+		return err
+	}
+	return &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
+}
+
+// Field states of an event during the scan.
+const (
+	fieldMissing = iota
+	fieldOK
+	fieldBad
+)
+
+// eventFields is what the scan learns of an event's top level, enough to
+// refuse it as Fill would before its tree is built.
+type eventFields struct {
+	required [4]int // version, type, action, timestamp
+	stamp    [2]int // offsets of the timestamp string, quotes included
+	status   int
+	metadata int
+	actor    int
+}
+
+var requiredKeys = [...]string{KeyVersion, KeyType, KeyAction, KeyTimestamp}
+
+// event skips one event object, counting it, and refuses it if it is not
+// an object or its top-level fields are not those of an event.
+func (s *scanner) event() error {
+	s.skipSpace()
+	if s.pos >= len(s.data) || s.data[s.pos] != '{' {
+		if s.pos >= len(s.data) {
+			return s.fail("empty body, expected an audit event object")
+		}
+		return s.fail("expected an audit event object")
+	}
+	if err := s.count(); err != nil {
+		return err
+	}
+	var f eventFields
+	err := s.object(1, func(key []byte) error {
+		s.skipSpace()
+		next := byte(0)
+		if s.pos < len(s.data) {
+			next = s.data[s.pos]
+		}
+		for i, k := range requiredKeys {
+			if string(key) != k {
+				continue
+			}
+			start := s.pos
+			f.required[i] = fieldBad
+			// An escape decodes to at least one byte: only "" is empty.
+			if next == '"' && s.pos+1 < len(s.data) && s.data[s.pos+1] != '"' {
+				f.required[i] = fieldOK
+			}
+			if err := s.value(1); err != nil {
+				return err
+			}
+			if i == len(requiredKeys)-1 {
+				f.stamp = [2]int{start, s.pos}
+			}
+			return nil
+		}
+		switch string(key) {
+		case KeyStatus:
+			f.status = fieldBad
+			if next == '"' {
+				f.status = fieldOK
+			}
+		case KeyMetadata:
+			f.metadata, f.actor = fieldBad, fieldMissing
+			switch next {
+			case 'n':
+				f.metadata = fieldOK
+			case '{':
+				f.metadata = fieldOK
+				if err := s.count(); err != nil {
+					return err
+				}
+				return s.object(2, func(key []byte) error {
+					if string(key) != KeyActor {
+						return s.value(2)
+					}
+					s.skipSpace()
+					f.actor = fieldBad
+					if s.pos < len(s.data) && (s.data[s.pos] == '{' || s.data[s.pos] == 'n') {
+						f.actor = fieldOK
+					}
+					return s.value(2)
+				})
+			}
+		}
+		return s.value(1)
+	})
+	if err != nil {
+		return err
+	}
+	return f.check(s.data)
+}
+
+// check refuses the event with Fill's error, in Fill's order.
+func (f *eventFields) check(data []byte) error {
+	for i, k := range requiredKeys {
+		switch f.required[i] {
+		case fieldMissing:
+			return fmt.Errorf("%w: missing %q", ErrNotEvent, k)
+		case fieldBad:
+			return fmt.Errorf("%w: %q must be a non-empty string", ErrNotEvent, k)
+		}
+	}
+	d := decoder{data: data[:f.stamp[1]], pos: f.stamp[0]}
+	ts, err := d.str()
+	if err != nil {
+		return err
+	}
+	if _, err := time.Parse(time.RFC3339, ts); err != nil {
+		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, ts)
+	}
+	if f.status == fieldBad {
+		return fmt.Errorf("%w: %q must be a string", ErrNotEvent, KeyStatus)
+	}
+	switch {
+	case f.metadata == fieldBad:
+		return fmt.Errorf("%w: %q must be an object", ErrNotEvent, KeyMetadata)
+	case f.actor == fieldBad:
+		return fmt.Errorf("%w: metadata.actor must be an object", ErrNotEvent)
+	}
+	return nil
+}
+
+// oneRecord skips data, which must hold exactly one event.
+func (s *scanner) oneRecord() error {
+	if err := s.event(); err != nil {
+		return err
+	}
+	return s.end("event")
+}
+
+// allRecords skips a body as decoder.allRecords reads it, with the same
+// errors, and returns how many events come before the first refused.
+func (s *scanner) allRecords() (int, error) {
+	s.skipSpace()
+	if s.pos < len(s.data) && s.data[s.pos] == '[' {
+		return s.records()
+	}
+	for n := 0; ; n++ {
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			if n == 0 {
+				return 0, &EventError{Index: -1, Err: s.fail("empty body, expected an audit event")}
+			}
+			return n, nil
+		}
+		if err := s.event(); err != nil {
+			return n, &EventError{Index: n, Err: err}
+		}
+	}
+}
+
+func (s *scanner) records() (int, error) {
+	s.pos++ // '['
+	for n := 0; ; n++ {
+		s.skipSpace()
+		if s.pos >= len(s.data) {
+			return n, &EventError{Index: n, Err: s.fail("unexpected end of input in array")}
+		}
+		if s.data[s.pos] == ']' && n == 0 {
+			return 0, &EventError{Index: -1, Err: s.fail("empty array, expected audit events")}
+		}
+		if n > 0 {
+			switch s.data[s.pos] {
+			case ']':
+				s.pos++
+				s.skipSpace()
+				if s.pos != len(s.data) {
+					return n, &EventError{Index: -1, Err: s.fail("unexpected data after the array")}
+				}
+				return n, nil
+			case ',':
+				s.pos++
+			default:
+				return n, &EventError{Index: n, Err: s.fail("expected ',' or ']' in array")}
+			}
+		}
+		if err := s.event(); err != nil {
+			return n, &EventError{Index: n, Err: err}
+		}
+	}
+}
+
+// bytesOf returns the bytes of str without a copy, for reading only: a
+// span event's payload can be as large as a webhook body.
+func bytesOf(str string) []byte {
+	return unsafe.Slice(unsafe.StringData(str), len(str))
+}

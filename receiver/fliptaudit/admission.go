@@ -1,0 +1,158 @@
+package fliptaudit
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync/atomic"
+)
+
+// treeBytesPerElement is what one JSON value costs once built into pdata
+// (a pcommon.Value, its slot in a slice or map, its oneof wrapper), beside
+// the bytes of its strings: measured at about 92 bytes on arrays of zeros
+// and 90 on objects of small members (BenchmarkDecodeShapes in
+// internal/auditevent), with a little room.
+const treeBytesPerElement = 96
+
+// readChunk is the first buffer of a body of unknown length, which then
+// doubles.
+const readChunk = 64 << 10
+
+// errOverBudget refuses a request whose body, or the tree built from it,
+// does not fit in what max_in_flight_bytes leaves.
+var errOverBudget = errors.New("over max_in_flight_bytes")
+
+// admission bounds the webhook's work in progress before any of it is
+// done: how many requests run at once, and how many bytes their bodies
+// and the records decoded from them hold. What does not fit is refused
+// 503 + Retry-After, which Flipt retries, before its body is read.
+type admission struct {
+	maxRequests int64
+	maxBytes    int64
+	requests    atomic.Int64
+	bytes       atomic.Int64
+	// changed reports a change of the bytes in flight, to telemetry.
+	changed func(delta int64)
+}
+
+// enter takes a request slot, or returns false when all are taken.
+func (a *admission) enter() bool {
+	if a.requests.Add(1) > a.maxRequests {
+		a.requests.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (a *admission) leave() { a.requests.Add(-1) }
+
+// reserve takes n bytes of the budget, or none if they do not fit.
+func (a *admission) reserve(n int64) bool {
+	for {
+		cur := a.bytes.Load()
+		if cur+n > a.maxBytes {
+			return false
+		}
+		if a.bytes.CompareAndSwap(cur, cur+n) {
+			a.changed(n)
+			return true
+		}
+	}
+}
+
+func (a *admission) release(n int64) {
+	if n != 0 {
+		a.bytes.Add(-n)
+		a.changed(-n)
+	}
+}
+
+// ticket is one request's share of the budget.
+type ticket struct {
+	a    *admission
+	held int64
+}
+
+func (t *ticket) reserve(n int64) bool {
+	if !t.a.reserve(n) {
+		return false
+	}
+	t.held += n
+	return true
+}
+
+// reserveTree takes the budget for the records of a body of elements
+// values: at most what is left of max_in_flight_bytes for the request, so
+// that an event within the limits is accepted when it comes alone.
+func (t *ticket) reserveTree(elements, bodyLen int) bool {
+	need := int64(elements)*treeBytesPerElement + int64(bodyLen)
+	return t.reserve(min(need, t.a.maxBytes-t.held))
+}
+
+func (t *ticket) done() { t.a.release(t.held) }
+
+// readBody reads r's body within max_request_body_size (maxBody) and the
+// budget: a declared length is reserved, or refused, before a byte is
+// read; a body of unknown length (chunked, or decompressed) is reserved as
+// its buffer grows and refused when it outgrows the budget.
+func (t *ticket) readBody(r *http.Request, maxBody int64) ([]byte, error) {
+	if n := r.ContentLength; n >= 0 {
+		if n > maxBody {
+			return nil, &http.MaxBytesError{Limit: maxBody}
+		}
+		if !t.reserve(n) {
+			return nil, errOverBudget
+		}
+		body := make([]byte, n)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, err
+		}
+		return body, nil
+	}
+	var body []byte
+	for {
+		if len(body) == cap(body) {
+			if int64(cap(body)) == maxBody {
+				return body, probeEnd(r.Body, maxBody)
+			}
+			// Old buffers stay reserved: they are garbage, not yet freed,
+			// and all of them together are less than the last.
+			grow := min(int64(max(readChunk, 2*cap(body))), maxBody) - int64(cap(body))
+			if !t.reserve(grow) {
+				return nil, errOverBudget
+			}
+			body = append(make([]byte, 0, int64(cap(body))+grow), body...)
+		}
+		n, err := r.Body.Read(body[len(body):cap(body)])
+		body = body[:len(body)+n]
+		if errors.Is(err, io.EOF) {
+			return body, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// probeEnd reads what follows a body of exactly maxBody bytes: nothing,
+// or it is over the limit.
+func probeEnd(body io.Reader, maxBody int64) error {
+	var one [1]byte
+	for {
+		n, err := body.Read(one[:])
+		switch {
+		case n > 0:
+			return &http.MaxBytesError{Limit: maxBody}
+		case errors.Is(err, io.EOF):
+			return nil
+		case err != nil:
+			return err
+		}
+	}
+}
+
+// overBudgetMessage is the reason sent with a refusal for the budget.
+func overBudgetMessage(maxBytes int64) string {
+	return fmt.Sprintf("busy: the bodies in flight would exceed max_in_flight_bytes %d; retry later", maxBytes)
+}
