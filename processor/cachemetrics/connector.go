@@ -2,6 +2,7 @@ package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,11 +26,12 @@ type cacheConnector struct {
 	attr       *attrRules
 	tel        *telemetry
 
+	spare chan *batch // free scratch for ConsumeTraces calls, one per CPU
+	keys  int         // attribute keys in one scan
+
 	mu            sync.Mutex
 	store         *store
 	inf           *inferrer
-	scratch       []lookup
-	vals          []pcommon.Value // values found by the scan of one span
 	stats         stats
 	ts            pcommon.Timestamp // time of the call holding the lock
 	lastEvictions uint64
@@ -58,7 +60,8 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, no
 	}
 	keys := newScanKeys(cfg)
 	c.idx = newAttrIndex(keys.all)
-	c.vals = make([]pcommon.Value, len(keys.all))
+	c.keys = len(keys.all)
+	c.spare = make(chan *batch, runtime.GOMAXPROCS(0))
 	c.attr = newAttrRules(cfg.AttributeRules, keys, c.idx)
 	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.decided)
 	return c, nil
@@ -107,47 +110,54 @@ func (c *cacheConnector) Shutdown(context.Context) error {
 
 // ConsumeTraces takes the whole batch at once: inference needs every span
 // of it before deciding any lookup, because OTLP does not keep end order
-// inside a request.
+// inside a request. The spans are classified without the lock (scan); the
+// lock covers only the shared tables (apply).
 func (c *cacheConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	now := c.now()
+	b := c.getBatch()
+	c.scan(b, td)
 	c.mu.Lock()
-	c.ts = pcommon.NewTimestampFromTime(now)
-	nanos := now.UnixNano()
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		ref := resRef{s: c.store, attrs: rs.Resource().Attributes()}
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			c.stats.spans += int64(spans.Len())
-			for k := range spans.Len() {
-				c.examine(spans.At(k), &ref, nanos)
-			}
-		}
-	}
-	if c.inf != nil {
-		c.inf.endBatch(nanos)
-	}
+	c.apply(b)
 	s := c.takeStats()
 	c.mu.Unlock()
+	c.putBatch(b)
 	c.tel.record(ctx, &s)
 	return nil
 }
 
-func (c *cacheConnector) examine(span ptrace.Span, ref *resRef, nanos int64) {
-	mask := c.idx.scan(span.Attributes(), c.vals)
-	counted := false
-	if c.attr != nil {
-		c.scratch, counted = c.attr.span(span, mask, c.vals, c.scratch[:0])
-		for _, l := range c.scratch {
-			c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
-			c.stats.lookups[kindAttribute][l.o]++
-		}
-		clear(c.scratch) // drop references into the caller's pdata
+// getBatch takes a free scratch, or makes one when all are in use.
+func (c *cacheConnector) getBatch() *batch {
+	select {
+	case b := <-c.spare:
+		return b
+	default:
+		return newBatch(c.keys)
+	}
+}
+
+// putBatch keeps b for a later call unless enough are kept already.
+func (c *cacheConnector) putBatch(b *batch) {
+	if !b.reset() {
+		return
+	}
+	select {
+	case c.spare <- b:
+	default:
+	}
+}
+
+// apply counts a scanned batch into the shared state; called with the lock
+// held. The clock is read here so time moves forward in lock order.
+func (c *cacheConnector) apply(b *batch) {
+	now := c.now()
+	c.ts = pcommon.NewTimestampFromTime(now)
+	c.stats.spans += b.spans
+	for i := range b.lookups {
+		l := &b.lookups[i]
+		c.store.add(b.res[l.res].get(), l.cache, l.typ, l.o, c.ts)
+		c.stats.lookups[kindAttribute][l.o]++
 	}
 	if c.inf != nil {
-		c.inf.observe(span, ref, counted, mask, c.vals, nanos)
+		c.inf.endBatch(b, now.UnixNano())
 	}
 }
 

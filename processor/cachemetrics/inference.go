@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/ancestry"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/fifo"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/glob"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/marks"
@@ -30,17 +31,19 @@ type pendingLookup struct {
 	deadline int64
 }
 
-// link is a span of the batch not (yet) known to have a backend below it.
-type link struct{ child, parent uint64 }
-
 // inferrer decides lookup spans by whether a backend span lies below them.
 // Spans end child-first, so a backend span arrives in an earlier batch than
 // its ancestors or in the same one, in any order. A mark says "this span has
-// a backend descendant". Within a batch, marks are pushed up the parent chain
-// until nothing changes; then the batch's lookups are decided, or parked for
-// a short wait if unmarked. Marks whose span has not arrived yet (the
-// frontier) stay in a bounded, time-limited table for later batches. Spans
-// are keyed by a 64-bit fingerprint of trace and span ID.
+// a backend descendant". Within a batch, each mark goes up the parent chain
+// once, stopping at a span already marked (internal/ancestry), so a batch
+// costs time linear in its spans whatever its order or shape; then the
+// batch's lookups are decided, or parked for a short wait if unmarked. Marks
+// whose span has not arrived yet (the frontier) stay in a bounded,
+// time-limited table for later batches. Spans are keyed by a 64-bit
+// fingerprint of trace and span ID.
+//
+// observe runs outside the connector's lock on the caller's own batch;
+// endBatch and everything after it run under the lock.
 type inferrer struct {
 	rules      []inferRule
 	backend    []backendCond
@@ -48,15 +51,6 @@ type inferrer struct {
 	wait       int64
 	maxPending int
 	frontier   *marks.Table[uint64]
-
-	// Per-batch state, reused so a batch does not allocate.
-	batch   map[uint64]bool // marks of this batch → span seen in this batch
-	changed bool            // a mark was set since the last pass over links
-	// lastMarked is the parent marked last, so sibling backend spans in a
-	// row cost no map access. Zero is never a fingerprint worth skipping.
-	lastMarked uint64
-	links      []link
-	found      []pendingLookup
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
@@ -75,7 +69,6 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 		wait:       int64(cfg.Wait),
 		maxPending: cfg.MaxEntries,
 		frontier:   marks.New[uint64](cfg.MaxEntries, int64(cfg.EntryTTL)),
-		batch:      map[uint64]bool{},
 		decide:     decide,
 	}
 	for _, r := range rules {
@@ -95,44 +88,35 @@ func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
 	return binary.LittleEndian.Uint64(s[:]) ^ a ^ bits.RotateLeft64(b, 31)
 }
 
-// observe takes one span of the current batch with its attribute scan. A
+// observe takes one span of the caller's batch with its attribute scan. A
 // span already counted by an attribute rule is not a lookup again.
-func (in *inferrer) observe(s ptrace.Span, res *resRef, counted bool, mask uint64, vals []pcommon.Value, now int64) {
+func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, mask uint64, vals []pcommon.Value) {
 	tid := s.TraceID()
+	pid := s.ParentSpanID()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
 		// parent, once for a run of siblings, and skip the rest.
-		if pid := s.ParentSpanID(); !pid.IsEmpty() {
-			if parent := fingerprint(tid, pid); parent != in.lastMarked {
-				in.mark(parent)
-				in.lastMarked = parent
+		if !pid.IsEmpty() {
+			if parent := fingerprint(tid, pid); !b.hasMarked || parent != b.lastMarked {
+				b.graph.Mark(parent)
+				b.lastMarked, b.hasMarked = parent, true
 			}
 		}
 		return
 	}
+	var parent uint64
+	if !pid.IsEmpty() {
+		parent = fingerprint(tid, pid)
+	}
 	key := fingerprint(tid, s.SpanID())
-	seen, marked := in.batch[key]
-	if !marked {
-		_, marked = in.frontier.Get(key, now)
-	}
-	if marked && !seen {
-		in.batch[key] = true
-	}
-	if pid := s.ParentSpanID(); !pid.IsEmpty() {
-		parent := fingerprint(tid, pid)
-		if marked {
-			in.mark(parent)
-		} else {
-			in.links = append(in.links, link{key, parent})
-		}
-	}
+	n := b.graph.Span(key, parent, !pid.IsEmpty())
 	if counted {
 		return
 	}
 	name := s.Name()
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
-			in.found = append(in.found, pendingLookup{key: key, res: res.get(), rule: &in.rules[i]})
+			b.found = append(b.found, foundLookup{pendingLookup: pendingLookup{key: key, rule: &in.rules[i]}, node: n, res: res})
 			return
 		}
 	}
@@ -161,55 +145,40 @@ func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
 	return false
 }
 
-func (in *inferrer) mark(k uint64) {
-	if _, ok := in.batch[k]; !ok {
-		in.batch[k] = false
-		in.changed = true
-	}
-}
-
-// endBatch finishes marking, decides or parks the batch's lookups and keeps
-// the frontier for later batches.
-func (in *inferrer) endBatch(now int64) {
-	// A span seen before its descendant was marked is in links: push marks
-	// up until a pass changes nothing. Resolved links drop out each pass.
-	for in.changed && len(in.links) > 0 {
-		in.changed = false
-		n := 0
-		for _, l := range in.links {
-			if _, ok := in.batch[l.child]; ok {
-				in.batch[l.child] = true
-				in.mark(l.parent)
-			} else {
-				in.links[n] = l
-				n++
+// endBatch adds the marks earlier batches left for this batch's spans,
+// decides or parks the batch's lookups and keeps the frontier for later
+// batches. Called with the lock held.
+func (in *inferrer) endBatch(b *batch, now int64) {
+	g := &b.graph
+	if in.frontier.Len() > 0 {
+		for n := range ancestry.Node(g.Len()) {
+			if !g.Present(n) || g.Marked(n) {
+				continue
+			}
+			if _, marked := in.frontier.Get(g.Key(n), now); marked {
+				g.MarkNode(n)
 			}
 		}
-		in.links = in.links[:n]
 	}
-	for i := range in.found {
-		p := &in.found[i]
-		switch _, marked := in.batch[p.key]; {
-		case marked:
-			in.decide(p, miss)
+	for i := range b.found {
+		f := &b.found[i]
+		f.pendingLookup.res = b.res[f.res].get()
+		switch {
+		case g.Marked(f.node):
+			in.decide(&f.pendingLookup, miss)
 		case in.wait == 0:
-			in.decide(p, hit)
+			in.decide(&f.pendingLookup, hit)
 		default:
-			in.park(p, now)
+			in.park(&f.pendingLookup, now)
 		}
 	}
-	for k, seen := range in.batch {
-		if seen {
-			continue
+	for n := range ancestry.Node(g.Len()) {
+		// Marked but not in this batch: an ancestor still to come, or a
+		// parked lookup.
+		if g.Marked(n) && !g.Present(n) {
+			in.frontier.Put(g.Key(n), 0, now)
 		}
-		// Not in this batch: an ancestor still to come, or a parked lookup.
-		in.frontier.Put(k, 0, now)
 	}
-	clear(in.batch)
-	clear(in.found)
-	in.found, in.links = in.found[:0], in.links[:0]
-	in.changed = false
-	in.lastMarked = 0
 	in.expirePending(now)
 	in.frontier.Expire(now) // after expirePending, which reads marks as of deadlines
 }

@@ -5,8 +5,8 @@
 // at most once, so a batch costs time linear in its spans.
 package ancestry // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/ancestry"
 
-// Node names a span of the graph: one present in the batch or one only
-// referenced, as a parent or by a mark.
+// Node names a span of the graph: one present in the batch, or one only
+// marked (a parent not in the batch, or a span still to come).
 type Node = int32
 
 const none Node = -1
@@ -30,8 +30,13 @@ type node struct {
 	marked  bool  // the span has a marked descendant, or was marked
 }
 
-// link is one parent of a span; a span re-sent with another parent has two.
-type link struct{ parent, next int32 }
+// link is one parent of a span, by key: it is looked up only when a mark
+// goes through, so an unmarked span costs one map insert. A span re-sent
+// with another parent has two links.
+type link struct {
+	parent uint64
+	next   int32
+}
 
 // Span adds a span of the batch with its parent, if it has one. If the span
 // is already marked, the mark goes on up through the new parent at once, so
@@ -42,15 +47,14 @@ func (g *Graph) Span(key, parent uint64, hasParent bool) Node {
 	if !hasParent {
 		return n
 	}
-	p := g.node(parent)
-	if l := g.nodes[n].link; l != none && g.links[l].parent == p {
+	if l := g.nodes[n].link; l != none && g.links[l].parent == parent {
 		return n // the same span again
 	}
-	g.links = append(g.links, link{parent: p, next: g.nodes[n].link})
+	g.links = append(g.links, link{parent: parent, next: g.nodes[n].link})
 	g.nodes[n].link = int32(len(g.links) - 1)
 	if g.nodes[n].marked {
 		g.steps++
-		g.MarkNode(p)
+		g.MarkNode(g.node(parent))
 	}
 	return n
 }
@@ -73,7 +77,7 @@ func (g *Graph) MarkNode(n Node) {
 		stack = stack[:len(stack)-1]
 		for l := g.nodes[n].link; l != none; l = g.links[l].next {
 			g.steps++
-			if p := g.links[l].parent; !g.nodes[p].marked {
+			if p := g.node(g.links[l].parent); !g.nodes[p].marked {
 				g.nodes[p].marked = true
 				stack = append(stack, p)
 			}
@@ -95,14 +99,13 @@ func (g *Graph) node(key uint64) Node {
 	return n
 }
 
-// Len is the number of nodes; nodes are numbered from 0 in order of first
-// reference.
+// Len is the number of nodes, numbered from 0 in order of creation.
 func (g *Graph) Len() int { return len(g.nodes) }
 
 // Key is the key n was made for.
 func (g *Graph) Key(n Node) uint64 { return g.nodes[n].key }
 
-// Present reports whether n was added by Span, not only referenced.
+// Present reports whether n was added by Span, not only marked.
 func (g *Graph) Present(n Node) bool { return g.nodes[n].present }
 
 // Marked reports whether n was marked or has a marked descendant.
