@@ -56,7 +56,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, no
 		expiration: cfg.SeriesExpiration,
 		names:      [numOutcomes]string{cfg.Metrics.Hit, cfg.Metrics.Miss, cfg.Metrics.Error},
 		tel:        tel,
-		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries),
+		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries, cfg.MaxLabelValueLength),
 	}
 	keys := newScanKeys(cfg)
 	c.idx = newAttrIndex(keys.all)
@@ -194,6 +194,8 @@ func (c *cacheConnector) takeStats() stats {
 	c.stats = stats{}
 	s.overflow = int64(c.store.overflowed - c.lastOverflow)
 	c.lastOverflow = c.store.overflowed
+	s.truncated = int64(c.store.truncated)
+	c.store.truncated = 0
 	if c.inf != nil {
 		ev := c.inf.evictions()
 		s.evictions = int64(ev - c.lastEvictions)

@@ -28,6 +28,7 @@ type stats struct {
 	lookups   [numKinds][numOutcomes]int64
 	overflow  int64
 	evictions int64
+	truncated int64
 }
 
 // telemetry records the connector's own metrics through set.MeterProvider.
@@ -70,6 +71,9 @@ func (t *telemetry) record(ctx context.Context, s *stats) {
 	}
 	if s.evictions > 0 {
 		t.tb.CacheMetricsInferenceEvictions.Add(ctx, s.evictions)
+	}
+	if s.truncated > 0 {
+		t.tb.CacheMetricsLabelValuesTruncated.Add(ctx, s.truncated)
 	}
 }
 
