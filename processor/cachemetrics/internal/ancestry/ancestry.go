@@ -14,7 +14,7 @@ const none Node = -1
 // Graph holds the parent links of one batch. Not safe for concurrent use;
 // Reset keeps its memory for the next batch.
 type Graph struct {
-	index map[uint64]Node
+	index index
 	nodes []node
 	links []link
 	stack []Node
@@ -87,15 +87,10 @@ func (g *Graph) MarkNode(n Node) {
 }
 
 func (g *Graph) node(key uint64) Node {
-	if n, ok := g.index[key]; ok {
-		return n
+	n, found := g.index.getOrPut(key, Node(len(g.nodes)))
+	if !found {
+		g.nodes = append(g.nodes, node{key: key, link: none})
 	}
-	if g.index == nil {
-		g.index = make(map[uint64]Node)
-	}
-	n := Node(len(g.nodes))
-	g.nodes = append(g.nodes, node{key: key, link: none})
-	g.index[key] = n
 	return n
 }
 
@@ -113,6 +108,6 @@ func (g *Graph) Marked(n Node) bool { return g.nodes[n].marked }
 
 // Reset empties the graph for the next batch.
 func (g *Graph) Reset() {
-	clear(g.index)
+	g.index.reset()
 	g.nodes, g.links = g.nodes[:0], g.links[:0]
 }
