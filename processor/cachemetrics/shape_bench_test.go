@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
@@ -13,7 +14,10 @@ import (
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/metadata"
 )
 
-// Rerun: go test -run '^$' -bench Shape -benchmem ./processor/cachemetrics/
+// Rerun:
+//
+//	go test -run '^$' -bench 'Shape$' -benchmem ./processor/cachemetrics/
+//	go test -run '^$' -bench ShapeLockHeld -benchtime 200x ./processor/cachemetrics/
 //
 // A chain and a flat batch hold the same spans (one lookup at the root, one
 // backend span, the rest plain); only the parent links differ. Inference
@@ -25,6 +29,38 @@ func BenchmarkShape(b *testing.B) {
 				benchConsume(b, shapedBatch(shape, n))
 			})
 		}
+	}
+}
+
+// BenchmarkShapeLockHeld times only the part of a call that holds the
+// connector's lock (apply); the classification (scan) runs untimed.
+func BenchmarkShapeLockHeld(b *testing.B) {
+	for _, shape := range []string{"flat", "chain_root_first"} {
+		b.Run(shape+"/32000", func(b *testing.B) {
+			td := shapedBatch(shape, 32_000)
+			f := NewFactory()
+			cfg := f.CreateDefaultConfig().(*Config)
+			cfg.Preset = PresetFlipt
+			c, err := newConnector(connectortest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop(), time.Now)
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				b.StopTimer()
+				bt := c.getBatch()
+				c.scan(bt, td)
+				b.StartTimer()
+				c.mu.Lock()
+				c.apply(bt)
+				c.takeStats()
+				c.mu.Unlock()
+				b.StopTimer()
+				c.putBatch(bt)
+				b.StartTimer()
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/1e3, "µs-locked/op")
+		})
 	}
 }
 
