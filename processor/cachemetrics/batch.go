@@ -86,7 +86,7 @@ func (b *batch) reset() bool {
 	keep := b.graph.Len() <= maxKeptSpans && len(b.lookups) <= maxKeptSpans
 	clear(b.vals)
 	clear(b.evVals)
-	clear(b.scratch)
+	clear(b.scratch[:cap(b.scratch)]) // resliced per span: clear what any span used
 	clear(b.res)
 	clear(b.lookups)
 	clear(b.found)
