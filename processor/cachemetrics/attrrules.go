@@ -25,7 +25,6 @@ type attrRules struct {
 	events      bool
 	keys        scanKeys
 	idx         *attrIndex
-	vals        []pcommon.Value // scratch for event scans
 	errOnStatus bool
 	cache, typ  LabelFrom
 }
@@ -38,7 +37,6 @@ func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules 
 		events:      cfg.SpanEvents,
 		keys:        keys,
 		idx:         idx,
-		vals:        make([]pcommon.Value, len(keys.all)),
 		errOnStatus: cfg.ErrorOnStatus,
 		cache:       cfg.Cache,
 		typ:         cfg.Type,
@@ -52,8 +50,9 @@ type lookup struct {
 }
 
 // span appends the lookups a span and its events carry, given the span's
-// scan; it reports whether the span itself was a lookup.
-func (r *attrRules) span(s ptrace.Span, mask uint64, vals []pcommon.Value, out []lookup) ([]lookup, bool) {
+// scan; it reports whether the span itself was a lookup. evVals is the
+// caller's scratch for event scans, so calls may run in parallel.
+func (r *attrRules) span(s ptrace.Span, mask uint64, vals, evVals []pcommon.Value, out []lookup) ([]lookup, bool) {
 	self := false
 	if o, ok := r.outcome(mask, vals); ok {
 		if r.errOnStatus && s.Status().Code() == ptrace.StatusCodeError {
@@ -66,7 +65,7 @@ func (r *attrRules) span(s ptrace.Span, mask uint64, vals []pcommon.Value, out [
 		evs := s.Events()
 		for i := range evs.Len() {
 			ea := evs.At(i).Attributes()
-			if o, ok := r.outcome(r.idx.scan(ea, r.vals), r.vals); ok {
+			if o, ok := r.outcome(r.idx.scan(ea, evVals), evVals); ok {
 				out = append(out, r.labelled(o, ea))
 			}
 		}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 )
 
 func TestAttributeRulesSpansAndEvents(t *testing.T) {
@@ -92,11 +93,12 @@ func TestAttributeRulesNoAllocsSteadyState(t *testing.T) {
 	)
 	h.consume(t, td)
 	span := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans()
-	ref := resRef{s: h.c.store, attrs: td.ResourceSpans().At(0).Resource().Attributes()}
+	b := newBatch(len(h.c.idx.keys))
 	allocs := testing.AllocsPerRun(200, func() {
 		for i := range span.Len() {
-			h.c.examine(span.At(i), &ref, 0)
+			h.c.examine(b, span.At(i), 0)
 		}
+		b.lookups, b.sightings = b.lookups[:0], b.sightings[:0]
 	})
 	assert.Zero(t, allocs)
 }
@@ -111,4 +113,33 @@ func TestConsumeTracesNoAllocsSteadyState(t *testing.T) {
 	h.consume(t, td)
 	allocs := testing.AllocsPerRun(100, func() { h.consume(t, td) })
 	assert.Zero(t, allocs)
+}
+
+// A kept scratch must not hold the caller's pdata (label strings, values)
+// once the call is over.
+func TestBatchScratchDropsReferences(t *testing.T) {
+	h := newHarness(t, withPreset)
+	td := traces(
+		spanSpec{name: "get", id: 1, attrs: map[string]any{"cache.hit": true, "cache.backend": "memory", "cache.type": "flag"},
+			events: []map[string]any{{"cache.hit": false, "cache.backend": "memory", "cache.type": "rules"}}},
+		spanSpec{name: "plain", id: 2, parent: 1},
+	)
+	b := h.c.getBatch()
+	h.c.scan(b, td)
+	h.c.mu.Lock()
+	h.c.apply(b)
+	h.c.mu.Unlock()
+	require.True(t, b.reset())
+	for _, l := range b.scratch[:cap(b.scratch)] {
+		assert.Equal(t, lookup{}, l)
+	}
+	for _, v := range append(b.vals, b.evVals...) {
+		assert.Equal(t, pcommon.Value{}, v)
+	}
+	for _, r := range b.res[:cap(b.res)] {
+		assert.Equal(t, resRef{}, r)
+	}
+	for _, l := range b.lookups[:cap(b.lookups)] {
+		assert.Equal(t, batchLookup{}, l)
+	}
 }

@@ -24,6 +24,10 @@ type Config struct {
 	// MaxSeries caps the (source instance, cache, type) label sets; lookups
 	// beyond it are counted in one overflow series.
 	MaxSeries int `mapstructure:"max_series"`
+	// MaxLabelValueLength cuts longer label values (cache, type and the
+	// resource_keys values) at a UTF-8 boundary and ends them in "...", so a
+	// sender cannot make series or scrapes large; 0 means no limit.
+	MaxLabelValueLength int `mapstructure:"max_label_value_length"`
 	// ResourceKeys are the source resource attributes that identify a server
 	// instance; they are copied to the output resource.
 	ResourceKeys []string `mapstructure:"resource_keys"`
@@ -133,6 +137,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxSeries <= 0 {
 		add("max_series: must be positive, got %d", c.MaxSeries)
+	}
+	if c.MaxLabelValueLength < 0 {
+		add("max_label_value_length: must not be negative (0 means no limit), got %d", c.MaxLabelValueLength)
 	}
 	for i, k := range c.ResourceKeys {
 		if k == "" {

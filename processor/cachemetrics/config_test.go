@@ -55,6 +55,7 @@ func TestConfigCustom(t *testing.T) {
 			Cache:           LabelFrom{Attributes: []string{"app.cache.name"}, Default: "local"},
 			Type:            LabelFrom{Attributes: []string{}, Default: "item"},
 		},
+		MaxLabelValueLength: 64,
 		Inference: Inference{
 			Wait:       500 * time.Millisecond,
 			MaxEntries: 10,
@@ -79,7 +80,7 @@ func TestConfigDedupOff(t *testing.T) {
 func TestConfigErrorsNameTheField(t *testing.T) {
 	cases := map[string][]string{
 		"bad_preset":        {"preset: unknown preset"},
-		"bad_numbers":       {"flush_interval:", "max_series:", "inference::wait:"},
+		"bad_numbers":       {"flush_interval:", "max_series:", "max_label_value_length: must not be negative", "inference::wait:"},
 		"bad_rule":          {"inference::rules[0]::span_names:", "inference::rules[0]::cache:"},
 		"no_rules":          {"attribute_rules::enabled: no rules left"},
 		"bad_names":         {"metrics::error: must not be empty", `metrics: "same" is used by both`},

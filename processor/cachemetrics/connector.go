@@ -2,6 +2,7 @@ package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"time"
 
@@ -25,12 +26,13 @@ type cacheConnector struct {
 	attr       *attrRules
 	tel        *telemetry
 
+	spare chan *batch // free scratch for ConsumeTraces calls, one per CPU
+	keys  int         // attribute keys in one scan
+
 	mu            sync.Mutex
 	store         *store
 	inf           *inferrer
-	dedup         *dedup
-	scratch       []lookup
-	vals          []pcommon.Value // values found by the scan of one span
+	dedup         *dedup // nil when off
 	stats         stats
 	ts            pcommon.Timestamp // time of the call holding the lock
 	lastEvictions uint64
@@ -56,14 +58,15 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, no
 		expiration: cfg.SeriesExpiration,
 		names:      [numOutcomes]string{cfg.Metrics.Hit, cfg.Metrics.Miss, cfg.Metrics.Error},
 		tel:        tel,
-		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries),
+		store:      newStore(cfg.ResourceKeys, cfg.MaxSeries, cfg.MaxLabelValueLength),
 		dedup:      newDedup(cfg.Dedup),
 	}
 	keys := newScanKeys(cfg)
 	c.idx = newAttrIndex(keys.all)
-	c.vals = make([]pcommon.Value, len(keys.all))
+	c.keys = len(keys.all)
+	c.spare = make(chan *batch, runtime.GOMAXPROCS(0))
 	c.attr = newAttrRules(cfg.AttributeRules, keys, c.idx)
-	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.dedup, c.decided)
+	c.inf = newInferrer(cfg.Inference, cfg.inferenceRules(), keys, c.decided)
 	return c, nil
 }
 
@@ -110,60 +113,72 @@ func (c *cacheConnector) Shutdown(context.Context) error {
 
 // ConsumeTraces takes the whole batch at once: inference needs every span
 // of it before deciding any lookup, because OTLP does not keep end order
-// inside a request.
+// inside a request. The spans are classified without the lock (scan); the
+// lock covers only the shared tables (apply).
 func (c *cacheConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
-	now := c.now()
+	b := c.getBatch()
+	c.scan(b, td)
 	c.mu.Lock()
-	c.ts = pcommon.NewTimestampFromTime(now)
-	nanos := now.UnixNano()
-	c.dedup.expire(nanos)
-	rss := td.ResourceSpans()
-	for i := range rss.Len() {
-		rs := rss.At(i)
-		ref := resRef{s: c.store, attrs: rs.Resource().Attributes()}
-		sss := rs.ScopeSpans()
-		for j := range sss.Len() {
-			spans := sss.At(j).Spans()
-			c.stats.spans += int64(spans.Len())
-			for k := range spans.Len() {
-				c.examine(spans.At(k), &ref, nanos)
-			}
-		}
-	}
-	if c.inf != nil {
-		c.inf.endBatch(nanos)
-	}
+	c.apply(b)
 	s := c.takeStats()
 	c.mu.Unlock()
+	c.putBatch(b)
 	c.tel.record(ctx, &s)
 	return nil
 }
 
-// examine counts the attribute lookups of a span and hands it to inference.
-// A span seen within the dedup window counts nothing, by either rule kind.
-func (c *cacheConnector) examine(span ptrace.Span, ref *resRef, nanos int64) {
-	mask := c.idx.scan(span.Attributes(), c.vals)
-	sight := unchecked
-	if c.attr != nil {
-		var self bool
-		c.scratch, self = c.attr.span(span, mask, c.vals, c.scratch[:0])
-		if len(c.scratch) > 0 {
-			sight = resent
-			if c.dedup.first(span, nanos) {
-				for _, l := range c.scratch {
-					c.store.add(ref.get(), l.cache, l.typ, l.o, c.ts)
-					c.stats.lookups[kindAttribute][l.o]++
-				}
-				sight = firstSight
+// getBatch takes a free scratch, or makes one when all are in use.
+func (c *cacheConnector) getBatch() *batch {
+	select {
+	case b := <-c.spare:
+		return b
+	default:
+		return newBatch(c.keys)
+	}
+}
+
+// putBatch keeps b for a later call unless enough are kept already.
+func (c *cacheConnector) putBatch(b *batch) {
+	if !b.reset() {
+		return
+	}
+	select {
+	case c.spare <- b:
+	default:
+	}
+}
+
+// apply counts a scanned batch into the shared state; called with the lock
+// held. The clock is read here so time moves forward in lock order. The
+// dedup table is shared too: each lookup span of the batch is looked up in
+// it here, in span order, so the same span twice in one export, or in two
+// calls at once, counts once. A span seen within the window counts nothing,
+// by either rule kind.
+func (c *cacheConnector) apply(b *batch) {
+	now := c.now()
+	c.ts = pcommon.NewTimestampFromTime(now)
+	nanos := now.UnixNano()
+	c.stats.spans += b.spans
+	c.dedup.expire(nanos)
+	start := int32(0)
+	for i := range b.sightings {
+		sp := &b.sightings[i]
+		lookups := b.lookups[start:sp.end]
+		start = sp.end
+		if !c.dedup.first(sp.key, sp.ided, nanos) {
+			if sp.found != noFound {
+				b.found[sp.found].resent = true
 			}
-			if self {
-				sight = counted // never an inference lookup
-			}
+			continue
 		}
-		clear(c.scratch) // drop references into the caller's pdata
+		for j := range lookups {
+			l := &lookups[j]
+			c.store.add(b.res[l.res].get(), l.cache, l.typ, l.o, c.ts)
+			c.stats.lookups[kindAttribute][l.o]++
+		}
 	}
 	if c.inf != nil {
-		c.inf.observe(span, ref, sight, mask, c.vals, nanos)
+		c.inf.endBatch(b, nanos)
 	}
 }
 
@@ -205,6 +220,8 @@ func (c *cacheConnector) takeStats() stats {
 	c.stats = stats{}
 	s.overflow = int64(c.store.overflowed - c.lastOverflow)
 	c.lastOverflow = c.store.overflowed
+	s.truncated = int64(c.store.truncated)
+	c.store.truncated = 0
 	if c.inf != nil {
 		ev := c.inf.evictions()
 		s.evictions = int64(ev - c.lastEvictions)

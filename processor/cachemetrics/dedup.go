@@ -1,8 +1,6 @@
 package cachemetrics // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
 
 import (
-	"go.opentelemetry.io/collector/pdata/ptrace"
-
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/marks"
 )
 
@@ -10,7 +8,8 @@ import (
 // decides them), so an export refused further down the pipeline and re-sent
 // is not counted again. Only lookup spans are remembered, by the same 64-bit
 // fingerprint of trace and span ID the inference uses. The memory is the
-// process's: after a restart a re-sent export counts again.
+// process's: after a restart a re-sent export counts again. It is shared by
+// all calls: read and written under the connector's lock only (apply).
 type dedup struct {
 	seen       *marks.Table[uint64]
 	duplicates uint64 // lookup spans skipped (telemetry)
@@ -23,14 +22,11 @@ func newDedup(cfg Dedup) *dedup {
 	return &dedup{seen: marks.New[uint64](cfg.MaxEntries, int64(cfg.Window))}
 }
 
-// first records s and reports whether it is new within the window. A span
-// without IDs cannot be told from another, so it always counts.
-func (d *dedup) first(s ptrace.Span, now int64) bool {
-	if d == nil {
-		return true
-	}
-	tid, sid := s.TraceID(), s.SpanID()
-	if tid.IsEmpty() || sid.IsEmpty() || d.seen.Add(fingerprint(tid, sid), now) {
+// first records the span with fingerprint key and reports whether it is new
+// within the window. A span without IDs (ided false) cannot be told from
+// another, so it always counts.
+func (d *dedup) first(key uint64, ided bool, now int64) bool {
+	if d == nil || !ided || d.seen.Add(key, now) {
 		return true
 	}
 	d.duplicates++
@@ -44,13 +40,3 @@ func (d *dedup) expire(now int64) {
 		d.seen.Expire(now)
 	}
 }
-
-// sighting is what examine knows about a span before inference reads it.
-type sighting uint8
-
-const (
-	unchecked  sighting = iota // not looked up in the dedup table
-	firstSight                 // its span events were lookups, new: recorded just now
-	resent                     // its span events were lookups, seen within the window
-	counted                    // the span itself was an attribute lookup: never an inference one
-)

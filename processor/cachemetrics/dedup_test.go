@@ -1,6 +1,8 @@
 package cachemetrics
 
 import (
+	"context"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,16 +15,6 @@ import (
 
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/metadatatest"
 )
-
-// settle lets every wait expire and returns the counts of the next flush
-// (the first one shows new series at zero).
-func settle(t *testing.T, h *harness) map[string]int64 {
-	t.Helper()
-	h.clock.Advance(time.Minute)
-	h.flush(t)
-	h.clock.Advance(15 * time.Second)
-	return h.flush(t)
-}
 
 // attributeExport is one export of attribute-rule lookups: two span lookups
 // and a span whose two events are lookups.
@@ -226,4 +218,26 @@ func TestResentWithBackendSpanMarksTheHeldLookup(t *testing.T) {
 			assert.Equal(t, int64(1), got["flipt flipt.cache.hit redis/segment"])
 		}
 	}
+}
+
+// Copies of one export handed over by several calls at once count once:
+// each call classifies on its own, and the identities are looked up in the
+// shared table under the lock, in the order the calls take it.
+func TestConcurrentResendsCountOnce(t *testing.T) {
+	h := newHarness(t, withPreset)
+	bodies := loadCaptures(t)
+	want := expectedFromTrees(bodies)
+	const copies = 4
+	var wg sync.WaitGroup
+	for range copies {
+		wg.Go(func() {
+			for _, td := range bodies {
+				assert.NoError(t, h.c.ConsumeTraces(context.Background(), td))
+			}
+		})
+	}
+	wg.Wait()
+	assert.Equal(t, want, settle(t, h))
+	metadatatest.AssertEqualCacheMetricsDedupDuplicates(t, h.tel,
+		[]metricdata.DataPoint[int64]{{Value: (copies - 1) * 44}}, metricdatatest.IgnoreTimestamp())
 }

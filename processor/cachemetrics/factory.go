@@ -31,6 +31,8 @@ func createDefaultConfig() component.Config {
 			Miss:  "flipt.cache.miss",
 			Error: "flipt.cache.error",
 		},
+		// Room for any cache name, DNS host name or instance ID.
+		MaxLabelValueLength: 256,
 		AttributeRules: AttributeRules{
 			Enabled:         true,
 			SpanEvents:      true,

@@ -84,6 +84,16 @@ func (h *harness) flush(t *testing.T) map[string]int64 {
 	return points(t, all[len(all)-1])
 }
 
+// settle lets every wait expire and returns the counts of the next flush
+// (the first one shows new series at zero).
+func settle(t *testing.T, h *harness) map[string]int64 {
+	t.Helper()
+	h.clock.Advance(time.Minute)
+	h.flush(t)
+	h.clock.Advance(15 * time.Second)
+	return h.flush(t)
+}
+
 // points flattens metrics to "service metric cache/type" → value, checking
 // the shape every point must have on the way.
 func points(t *testing.T, md pmetric.Metrics) map[string]int64 {

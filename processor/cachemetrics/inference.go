@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/ancestry"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/fifo"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/glob"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/marks"
@@ -30,17 +31,21 @@ type pendingLookup struct {
 	deadline int64
 }
 
-// link is a span of the batch not (yet) known to have a backend below it.
-type link struct{ child, parent uint64 }
-
 // inferrer decides lookup spans by whether a backend span lies below them.
 // Spans end child-first, so a backend span arrives in an earlier batch than
 // its ancestors or in the same one, in any order. A mark says "this span has
-// a backend descendant". Within a batch, marks are pushed up the parent chain
-// until nothing changes; then the batch's lookups are decided, or parked for
-// a short wait if unmarked. Marks whose span has not arrived yet (the
-// frontier) stay in a bounded, time-limited table for later batches. Spans
-// are keyed by a 64-bit fingerprint of trace and span ID.
+// a backend descendant". Within a batch, each mark goes up the parent chain
+// once, stopping at a span already marked (internal/ancestry), so a batch
+// costs time linear in its spans whatever its order or shape; then the
+// batch's lookups are decided, or parked for a short wait if unmarked. Marks
+// whose span has not arrived yet (the frontier) stay in a bounded,
+// time-limited table for later batches. Spans are keyed by a 64-bit
+// fingerprint of trace and span ID.
+//
+// observe runs outside the connector's lock on the caller's own batch;
+// endBatch and everything after it run under the lock. A lookup span counted
+// before (dedup) is not decided again, but a mark it gets in this batch is
+// kept in the frontier, where its first copy, still held, reads it.
 type inferrer struct {
 	rules      []inferRule
 	backend    []backendCond
@@ -49,28 +54,15 @@ type inferrer struct {
 	maxPending int
 	frontier   *marks.Table[uint64]
 
-	// Per-batch state, reused so a batch does not allocate.
-	batch   map[uint64]bool // marks of this batch → span seen in this batch
-	changed bool            // a mark was set since the last pass over links
-	// lastMarked is the parent marked last, so sibling backend spans in a
-	// row cost no map access. Zero is never a fingerprint worth skipping.
-	lastMarked uint64
-	links      []link
-	found      []pendingLookup
-	// resent are lookups of this batch counted before (dedup): not decided
-	// again, but a mark they get here is kept for the original still held.
-	resent []uint64
-
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
 	pending fifo.Queue[pendingLookup]
 	early   uint64 // parked lookups decided early: no room
 
-	dedup  *dedup // nil when off
 	decide func(p *pendingLookup, o outcome)
 }
 
-func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, dd *dedup, decide func(*pendingLookup, outcome)) *inferrer {
+func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide func(*pendingLookup, outcome)) *inferrer {
 	if len(rules) == 0 {
 		return nil
 	}
@@ -79,8 +71,6 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, dd *dedup,
 		wait:       int64(cfg.Wait),
 		maxPending: cfg.MaxEntries,
 		frontier:   marks.New[uint64](cfg.MaxEntries, int64(cfg.EntryTTL)),
-		batch:      map[uint64]bool{},
-		dedup:      dd,
 		decide:     decide,
 	}
 	for _, r := range rules {
@@ -100,53 +90,40 @@ func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
 	return binary.LittleEndian.Uint64(s[:]) ^ a ^ bits.RotateLeft64(b, 31)
 }
 
-// observe takes one span of the current batch with its attribute scan. A
-// span counted already (by an attribute rule, or within the dedup window)
-// is not a lookup again, but its marks still travel up, and a lookup still
-// waiting is not parked twice.
-func (in *inferrer) observe(s ptrace.Span, res *resRef, sight sighting, mask uint64, vals []pcommon.Value, now int64) {
+// observe takes one span of the caller's batch with its attribute scan and
+// reports whether it is a lookup span (appended to found). A span already
+// counted by an attribute rule is not a lookup again.
+func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, mask uint64, vals []pcommon.Value) bool {
 	tid := s.TraceID()
+	pid := s.ParentSpanID()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
 		// parent, once for a run of siblings, and skip the rest.
-		if pid := s.ParentSpanID(); !pid.IsEmpty() {
-			if parent := fingerprint(tid, pid); parent != in.lastMarked {
-				in.mark(parent)
-				in.lastMarked = parent
+		if !pid.IsEmpty() {
+			if parent := fingerprint(tid, pid); !b.hasMarked || parent != b.lastMarked {
+				b.graph.Mark(parent)
+				b.lastMarked, b.hasMarked = parent, true
 			}
 		}
-		return
+		return false
+	}
+	var parent uint64
+	if !pid.IsEmpty() {
+		parent = fingerprint(tid, pid)
 	}
 	key := fingerprint(tid, s.SpanID())
-	seen, marked := in.batch[key]
-	if !marked {
-		marked = in.frontier.Has(key, now)
-	}
-	if marked && !seen {
-		in.batch[key] = true
-	}
-	if pid := s.ParentSpanID(); !pid.IsEmpty() {
-		parent := fingerprint(tid, pid)
-		if marked {
-			in.mark(parent)
-		} else {
-			in.links = append(in.links, link{key, parent})
-		}
-	}
-	if sight == counted {
-		return
+	n := b.graph.Span(key, parent, !pid.IsEmpty())
+	if counted {
+		return false
 	}
 	name := s.Name()
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
-			if sight == resent || sight == unchecked && !in.dedup.first(s, now) {
-				in.resent = append(in.resent, key)
-				return
-			}
-			in.found = append(in.found, pendingLookup{key: key, res: res.get(), rule: &in.rules[i]})
-			return
+			b.found = append(b.found, foundLookup{pendingLookup: pendingLookup{key: key, rule: &in.rules[i]}, node: n, res: res})
+			return true
 		}
 	}
+	return false
 }
 
 func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
@@ -172,62 +149,48 @@ func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
 	return false
 }
 
-func (in *inferrer) mark(k uint64) {
-	if _, ok := in.batch[k]; !ok {
-		in.batch[k] = false
-		in.changed = true
-	}
-}
-
-// endBatch finishes marking, decides or parks the batch's lookups and keeps
-// the frontier for later batches.
-func (in *inferrer) endBatch(now int64) {
-	// A span seen before its descendant was marked is in links: push marks
-	// up until a pass changes nothing. Resolved links drop out each pass.
-	for in.changed && len(in.links) > 0 {
-		in.changed = false
-		n := 0
-		for _, l := range in.links {
-			if _, ok := in.batch[l.child]; ok {
-				in.batch[l.child] = true
-				in.mark(l.parent)
-			} else {
-				in.links[n] = l
-				n++
+// endBatch adds the marks earlier batches left for this batch's spans,
+// decides or parks the batch's lookups and keeps the frontier for later
+// batches. Called with the lock held.
+func (in *inferrer) endBatch(b *batch, now int64) {
+	g := &b.graph
+	if in.frontier.Len() > 0 {
+		for n := range ancestry.Node(g.Len()) {
+			if !g.Present(n) || g.Marked(n) {
+				continue
+			}
+			if in.frontier.Has(g.Key(n), now) {
+				g.MarkNode(n)
 			}
 		}
-		in.links = in.links[:n]
 	}
-	for i := range in.found {
-		p := &in.found[i]
-		switch _, marked := in.batch[p.key]; {
-		case marked:
-			in.decide(p, miss)
-		case in.wait == 0:
-			in.decide(p, hit)
-		default:
-			in.park(p, now)
-		}
-	}
-	for k, seen := range in.batch {
-		if seen {
+	for i := range b.found {
+		f := &b.found[i]
+		if f.resent {
+			// A re-send regrouped upstream may bring the backend span the
+			// first copy lacked; the first copy may still be held.
+			if g.Marked(f.node) {
+				in.frontier.Put(f.key, now)
+			}
 			continue
 		}
-		// Not in this batch: an ancestor still to come, or a parked lookup.
-		in.frontier.Put(k, now)
-	}
-	for _, k := range in.resent {
-		// A re-send regrouped upstream may bring the backend span the
-		// first copy lacked; the first copy may still be held.
-		if _, marked := in.batch[k]; marked {
-			in.frontier.Put(k, now)
+		f.pendingLookup.res = b.res[f.res].get()
+		switch {
+		case g.Marked(f.node):
+			in.decide(&f.pendingLookup, miss)
+		case in.wait == 0:
+			in.decide(&f.pendingLookup, hit)
+		default:
+			in.park(&f.pendingLookup, now)
 		}
 	}
-	clear(in.batch)
-	clear(in.found)
-	in.found, in.links, in.resent = in.found[:0], in.links[:0], in.resent[:0]
-	in.changed = false
-	in.lastMarked = 0
+	for n := range ancestry.Node(g.Len()) {
+		// Marked but not in this batch: an ancestor still to come, or a
+		// parked lookup.
+		if g.Marked(n) && !g.Present(n) {
+			in.frontier.Put(g.Key(n), now)
+		}
+	}
 	in.expirePending(now)
 	in.frontier.Expire(now) // after expirePending, which reads marks as of deadlines
 }

@@ -2,6 +2,7 @@ package cachemetrics
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -192,6 +193,39 @@ func TestFactoryPipelineToPrometheus(t *testing.T) {
 	require.Contains(t, body, want)
 	assert.Contains(t, body, `flipt_cache_miss_total{cache="memory",job="flipt",`+ourScope+`,type="evaluation"} 7`+"\n")
 	assert.Contains(t, body, `flipt_cache_hit_total{cache="memory",job="flipt",otel_scope_name="github.com/flipt-io/flipt",otel_scope_schema_url="",otel_scope_version=""} 350`+"\n")
+	for _, e := range logs.All() {
+		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
+	}
+}
+
+// 1,000 series whose cache label is 100 KB each made one scrape 300 MB
+// before labels were cut; cut to 256 bytes, the scrape stays small and
+// every series is still told apart by its first bytes.
+func TestLongLabelsKeepScrapeSmall(t *testing.T) {
+	exp, url, logs := startPrometheus(t)
+	h := newHarness(t, nil)
+	h.clock.t = time.Now() // the exporter ages series by wall time
+	const series, valueLen = 1000, 100_000
+	pad := strings.Repeat("x", valueLen)
+	for first := 0; first < series; first += 50 { // 5 MB of labels a batch
+		var specs []spanSpec
+		for i := first; i < first+50; i++ {
+			s := lookupSpan(byte(i%250+1), true, fmt.Sprintf("cache-%04d-", i)+pad, "flag", "flipt", "a")
+			s.trace = byte(i / 250) // a span of its own, or dedup would count it once
+			specs = append(specs, s)
+		}
+		h.consume(t, traces(specs...))
+	}
+	h.flush(t) // zeros first
+	h.clock.Advance(time.Second)
+	h.flush(t)
+	require.NoError(t, exp.ConsumeMetrics(context.Background(), h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]))
+	body := scrape(t, url)
+
+	assert.Equal(t, series, strings.Count(body, "flipt_cache_hit_total{"), "every series exported, none merged")
+	assert.Contains(t, body, `cache="cache-0999-`+strings.Repeat("x", 256-len("cache-0999-"))+`..."`)
+	assert.Less(t, len(body), 2<<20, "scrape size with %d-byte values", valueLen)
+	t.Logf("scrape of %d series x 3 counters with %d-byte cache values: %d bytes", series, valueLen, len(body))
 	for _, e := range logs.All() {
 		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
 	}

@@ -37,10 +37,14 @@ type store struct {
 	keyBuf    []byte
 	// overflowed counts lookups sent to the overflow series (telemetry).
 	overflowed uint64
+	// maxLabel cuts longer label values (0: no limit); truncated counts the
+	// cuts since the last telemetry record.
+	maxLabel  int
+	truncated uint64
 }
 
-func newStore(keys []string, max int) *store {
-	return &store{keys: keys, max: max, resources: map[string]*resourceState{}}
+func newStore(keys []string, max, maxLabel int) *store {
+	return &store{keys: keys, max: max, maxLabel: maxLabel, resources: map[string]*resourceState{}}
 }
 
 // resource finds or creates the state of the instance that sent attrs.
@@ -50,10 +54,14 @@ func (s *store) resource(attrs pcommon.Map) *resourceState {
 	for _, k := range s.keys {
 		if v, ok := attrs.Get(k); ok {
 			buf = append(buf, 1)
+			var cut bool
 			if v.Type() == pcommon.ValueTypeStr {
-				buf = append(buf, v.Str()...)
+				buf, cut = appendLabel(buf, v.Str(), s.maxLabel)
 			} else {
-				buf = append(buf, v.AsString()...)
+				buf, cut = appendLabel(buf, v.AsString(), s.maxLabel)
+			}
+			if cut {
+				s.truncated++
 			}
 		}
 		buf = append(buf, 0)
@@ -65,7 +73,8 @@ func (s *store) resource(attrs pcommon.Map) *resourceState {
 	st := &resourceState{key: string(buf), series: map[seriesKey]*series{}}
 	for _, k := range s.keys {
 		if v, ok := attrs.Get(k); ok {
-			st.attrs = append(st.attrs, [2]string{k, v.AsString()})
+			val, _ := cutLabel(v.AsString(), s.maxLabel) // counted above
+			st.attrs = append(st.attrs, [2]string{k, val})
 		}
 	}
 	s.resources[st.key] = st
@@ -86,8 +95,18 @@ func (s *store) live(st *resourceState) *resourceState {
 }
 
 // add counts one lookup. A new label set beyond max goes to the overflow.
+// Long label values are cut first, so values that agree up to the cut
+// share one series and the output never holds a label set twice.
 func (s *store) add(st *resourceState, cache, typ string, o outcome, now pcommon.Timestamp) {
 	st = s.live(st)
+	cache, cutCache := cutLabel(cache, s.maxLabel)
+	typ, cutType := cutLabel(typ, s.maxLabel)
+	if cutCache {
+		s.truncated++
+	}
+	if cutType {
+		s.truncated++
+	}
 	se := st.series[seriesKey{cache, typ}]
 	if se == nil {
 		if s.n >= s.max {

@@ -28,6 +28,7 @@ type stats struct {
 	lookups   [numKinds][numOutcomes]int64
 	overflow  int64
 	evictions int64
+	truncated int64 // label values cut
 	// duplicates are lookup spans not counted again; dedupEvictions are
 	// identities forgotten before their window was over.
 	duplicates     int64
@@ -74,6 +75,9 @@ func (t *telemetry) record(ctx context.Context, s *stats) {
 	}
 	if s.evictions > 0 {
 		t.tb.CacheMetricsInferenceEvictions.Add(ctx, s.evictions)
+	}
+	if s.truncated > 0 {
+		t.tb.CacheMetricsLabelValuesTruncated.Add(ctx, s.truncated)
 	}
 	if s.duplicates > 0 {
 		t.tb.CacheMetricsDedupDuplicates.Add(ctx, s.duplicates)

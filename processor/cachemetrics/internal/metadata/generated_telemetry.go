@@ -23,18 +23,19 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                          metric.Meter
-	mu                             sync.Mutex
-	registrations                  []metric.Registration
-	CacheMetricsDedupDuplicates    metric.Int64Counter
-	CacheMetricsDedupEvictions     metric.Int64Counter
-	CacheMetricsDedupTableSize     metric.Int64Gauge
-	CacheMetricsInferenceEvictions metric.Int64Counter
-	CacheMetricsInferenceTableSize metric.Int64Gauge
-	CacheMetricsLookups            metric.Int64Counter
-	CacheMetricsOverflowLookups    metric.Int64Counter
-	CacheMetricsSeries             metric.Int64Gauge
-	CacheMetricsSpansExamined      metric.Int64Counter
+	meter                            metric.Meter
+	mu                               sync.Mutex
+	registrations                    []metric.Registration
+	CacheMetricsDedupDuplicates      metric.Int64Counter
+	CacheMetricsDedupEvictions       metric.Int64Counter
+	CacheMetricsDedupTableSize       metric.Int64Gauge
+	CacheMetricsInferenceEvictions   metric.Int64Counter
+	CacheMetricsInferenceTableSize   metric.Int64Gauge
+	CacheMetricsLabelValuesTruncated metric.Int64Counter
+	CacheMetricsLookups              metric.Int64Counter
+	CacheMetricsOverflowLookups      metric.Int64Counter
+	CacheMetricsSeries               metric.Int64Gauge
+	CacheMetricsSpansExamined        metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -94,6 +95,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_cache_metrics_inference_table_size",
 		metric.WithDescription("Entries in the inference tables (marked spans and undecided lookups). [Alpha]"),
 		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.CacheMetricsLabelValuesTruncated, err = builder.meter.Int64Counter(
+		"otelcol_cache_metrics_label_values_truncated",
+		metric.WithDescription("Label values cut to max_label_value_length (cache and type once per lookup, resource_keys values once per resource of an export). [Alpha]"),
+		metric.WithUnit("{value}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.CacheMetricsLookups, err = builder.meter.Int64Counter(

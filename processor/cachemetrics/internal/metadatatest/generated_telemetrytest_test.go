@@ -24,6 +24,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.CacheMetricsDedupTableSize.Record(context.Background(), 1)
 	tb.CacheMetricsInferenceEvictions.Add(context.Background(), 1)
 	tb.CacheMetricsInferenceTableSize.Record(context.Background(), 1)
+	tb.CacheMetricsLabelValuesTruncated.Add(context.Background(), 1)
 	tb.CacheMetricsLookups.Add(context.Background(), 1)
 	tb.CacheMetricsOverflowLookups.Add(context.Background(), 1)
 	tb.CacheMetricsSeries.Record(context.Background(), 1)
@@ -41,6 +42,9 @@ func TestSetupTelemetry(t *testing.T) {
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualCacheMetricsInferenceTableSize(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualCacheMetricsLabelValuesTruncated(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualCacheMetricsLookups(t, testTel,
