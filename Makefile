@@ -41,5 +41,5 @@ bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
 
 # image, packages, dist and their checks (check-image, check-packages,
-# check-dist, check-examples, check-release): packaging/release.mk
+# check-dist, check-release): packaging/release.mk
 include packaging/release.mk
