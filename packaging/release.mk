@@ -30,13 +30,14 @@ E2E_ENV := OTELCOL_FLIPT_E2E_BINARY=$(CURDIR)/$(BIN)
 
 # release_build(output, goos, goarch). The generated main.go carries the version the builder
 # wrote; a build overlay swaps in $(VERSION) without touching the committed file, which the
-# manifest drift test compares with the builder's output byte for byte.
+# manifest drift test compares with the builder's output byte for byte. The copy lives in a
+# directory starting with "_", which `go vet ./...` and `go test ./...` skip.
 define release_build
-	@mkdir -p $(STAGE)/version $(dir $(1))
-	@sed 's/^\(\t*Version: *\)"[^"]*"/\1"$(VERSION)"/' cmd/otelcol-flipt/main.go > $(STAGE)/version/main.go
-	@grep -q 'Version: *"$(VERSION)"' $(STAGE)/version/main.go || { echo "cannot stamp version $(VERSION) into main.go"; exit 1; }
-	@printf '{"Replace":{"%s":"%s"}}\n' "$(CURDIR)/cmd/otelcol-flipt/main.go" "$(CURDIR)/$(STAGE)/version/main.go" > $(STAGE)/version/overlay.json
-	CGO_ENABLED=0 GOOS=$(2) GOARCH=$(3) $(GO) build -trimpath -overlay=$(STAGE)/version/overlay.json \
+	@mkdir -p $(STAGE)/_version $(dir $(1))
+	@sed 's/^\(\t*Version: *\)"[^"]*"/\1"$(VERSION)"/' cmd/otelcol-flipt/main.go > $(STAGE)/_version/main.go
+	@grep -q 'Version: *"$(VERSION)"' $(STAGE)/_version/main.go || { echo "cannot stamp version $(VERSION) into main.go"; exit 1; }
+	@printf '{"Replace":{"%s":"%s"}}\n' "$(CURDIR)/cmd/otelcol-flipt/main.go" "$(CURDIR)/$(STAGE)/_version/main.go" > $(STAGE)/_version/overlay.json
+	CGO_ENABLED=0 GOOS=$(2) GOARCH=$(3) $(GO) build -trimpath -overlay=$(STAGE)/_version/overlay.json \
 	  -ldflags='-s -w' -o $(1) ./cmd/otelcol-flipt
 endef
 
