@@ -98,29 +98,37 @@ func postTraces(t *testing.T, otlpHTTP string) {
 
 const capturedSpans = 616 // spans in Flipt's eight captured exports
 
-// traces-backend.yaml over the embedded default: Flipt's traces reach the
-// backend, all of them, and the audit file still gets Flipt's audit.log once.
+// traces-backend.yaml over the embedded default, and the gateway example:
+// Flipt's traces reach the backend, all of them once, and the audit file
+// still gets Flipt's audit.log once.
 func TestTracesBackendForwardsTraces(t *testing.T) {
-	backendAddr := e2etest.FreeAddr(t)
-	b := startBackend(t, backendAddr, true)
-	dir := t.TempDir()
-	env, health, _, otlpHTTP := listeners(t, dir)
-	col := e2etest.Start(t, e2etest.Options{
-		Args: []string{"--config", "flipt:default", "--config", repoFile(t, "packaging/traces-backend.yaml")},
-		Env:  append(env, "OTELCOL_FLIPT_TRACES_ENDPOINT="+backendAddr, "OTELCOL_FLIPT_TRACES_INSECURE=true"),
-		Dir:  dir,
-	})
-	col.WaitHealthy("http://" + health)
-	postTraces(t, otlpHTTP)
+	for name, args := range map[string][]string{
+		"traces-backend.yaml": {"--config", "flipt:default", "--config", repoFile(t, "packaging/traces-backend.yaml")},
+		"gateway.yaml":        {"--config", filepath.Join(mustAbs(t, "."), "gateway.yaml")},
+	} {
+		t.Run(name, func(t *testing.T) {
+			backendAddr := e2etest.FreeAddr(t)
+			b := startBackend(t, backendAddr, true)
+			dir := t.TempDir()
+			env, health, _, otlpHTTP := listeners(t, dir)
+			col := e2etest.Start(t, e2etest.Options{
+				Args: args,
+				Env:  append(env, "OTELCOL_FLIPT_TRACES_ENDPOINT="+backendAddr, "OTELCOL_FLIPT_TRACES_INSECURE=true"),
+				Dir:  dir,
+			})
+			col.WaitHealthy("http://" + health)
+			postTraces(t, otlpHTTP)
 
-	require.Eventually(t, func() bool { return b.traces.SpanCount() == capturedSpans }, time.Minute, 50*time.Millisecond,
-		"the backend got %d of %d spans", b.traces.SpanCount(), capturedSpans)
-	audit := filepath.Join(dir, "flipt-audit.log")
-	want := string(fliptcapture.AuditLog(t))
-	require.Eventually(t, func() bool { return e2etest.ReadFile(t, audit) == want }, time.Minute, 50*time.Millisecond)
-	col.Stop()
-	assert.Equal(t, capturedSpans, b.traces.SpanCount(), "a span reached the backend twice")
-	assert.Equal(t, want, e2etest.ReadFile(t, audit))
+			require.Eventually(t, func() bool { return b.traces.SpanCount() == capturedSpans }, time.Minute, 50*time.Millisecond,
+				"the backend got %d of %d spans", b.traces.SpanCount(), capturedSpans)
+			audit := filepath.Join(dir, "flipt-audit.log")
+			want := string(fliptcapture.AuditLog(t))
+			require.Eventually(t, func() bool { return e2etest.ReadFile(t, audit) == want }, time.Minute, 50*time.Millisecond)
+			col.Stop()
+			assert.Equal(t, capturedSpans, b.traces.SpanCount(), "a span reached the backend twice")
+			assert.Equal(t, want, e2etest.ReadFile(t, audit))
+		})
+	}
 }
 
 // A backend that is not there holds up neither Flipt nor the audit file: every

@@ -28,6 +28,19 @@ got=$("${CTR[@]}" run --rm "$image" --version)
 [ "$got" = "otelcol-flipt version $version" ] || fail "image --version: '$got', want '$version'"
 pass "image prints otelcol-flipt version $version"
 
+# Unless told otherwise, everything listens on the container's own loopback only, and the
+# audit file is in the volume (the config as the collector resolves it, env defaults applied).
+resolved=$("${CTR[@]}" run --rm "$image" print-config --config /etc/otelcol-flipt/config.yaml)
+listen=$(printf '%s\n' "$resolved" | grep -E '^\s*(endpoint|host): ' || true)
+[ "$(printf '%s\n' "$listen" | grep -c .)" -ge 6 ] || fail "print-config shows too few listeners:
+$listen"
+beyond=$(printf '%s\n' "$listen" | grep -v -E ':\s*localhost(:[0-9]+)?$' || true)
+[ -z "$beyond" ] || fail "the image listens beyond its loopback by default:
+$beyond"
+printf '%s\n' "$resolved" | grep -q -E '^\s*path: /var/lib/otelcol-flipt/flipt-audit.log$' ||
+  fail "the image's audit file is not /var/lib/otelcol-flipt/flipt-audit.log"
+pass "by default every listener is on the container's loopback; audit file in the volume"
+
 # The volume: a host directory owned by the image's UID, as the README says.
 chown 10001:10001 "$data"
 chmod 0750 "$data"
