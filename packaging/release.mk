@@ -49,7 +49,7 @@ else
 ARCH_BIN := $(STAGE)/linux_$(ARCH)/otelcol-flipt
 endif
 
-.PHONY: image packages dist check-release check-image check-packages check-dist
+.PHONY: image packages dist check-release check-version check-image check-packages check-dist
 .PHONY: packaged-config binary-linux
 
 ## packaged-config: config/default.yaml with the audit file at an absolute path under /var/lib/otelcol-flipt
@@ -91,7 +91,15 @@ dist-archive: binary-linux
 	  $(DIST)/otelcol-flipt_$(VERSION)_linux_$(ARCH).tar.gz otelcol-flipt_$(VERSION)_linux_$(ARCH)
 
 ## check-release: what CI proves about the archives, the packages and the image
-check-release: check-dist check-packages check-image
+check-release: check-version check-dist check-packages check-image
+
+# The version is the build's: one built with another VERSION prints that one.
+check-version:
+	@$(MAKE) --no-print-directory build BIN=$(STAGE)/version-check/otelcol-flipt VERSION=$(VERSION)-check.1
+	@got=$$($(STAGE)/version-check/otelcol-flipt --version); \
+	  if [ "$$got" != "otelcol-flipt version $(VERSION)-check.1" ]; then echo "FAIL  a build with VERSION=$(VERSION)-check.1 printed '$$got'"; exit 1; fi; \
+	  git diff --quiet -- cmd/otelcol-flipt/main.go || { echo "FAIL  the build changed cmd/otelcol-flipt/main.go"; exit 1; }; \
+	  echo "ok    a build with VERSION=$(VERSION)-check.1 prints it; cmd/otelcol-flipt/main.go untouched"
 
 check-dist: dist
 	scripts/check-dist.sh $(DIST) $(VERSION)
