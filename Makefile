@@ -11,13 +11,13 @@ BUILDER  := $(GO) tool -modfile=tools/go.mod builder
 run: build
 	./$(BIN)
 
-## build: compile bin/otelcol-flipt
+## build: compile bin/otelcol-flipt, static and version-stamped: the one binary tests, image, packages and archives share
 build:
-	$(GO) build -o $(BIN) ./cmd/otelcol-flipt
+	$(call release_build,$(BIN),$(HOST_OS),$(HOST_ARCH))
 
 ## test: everything CI checks (lint, race tests incl. end-to-end, manifest drift, config validation)
 test: lint validate
-	$(GO) test -race -count=1 ./...
+	$(E2E_ENV) $(GO) test -race -count=1 ./...
 
 ## lint: formatting and vet (the generated cmd/otelcol-flipt files are left as the builder writes them)
 lint:
@@ -39,3 +39,7 @@ generate:
 ## bench: the component benchmarks beside their contrib counterparts (see BENCHMARKS.md)
 bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+# image, packages, dist and their checks (check-image, check-packages,
+# check-dist, check-release): packaging/release.mk
+include packaging/release.mk

@@ -1,6 +1,7 @@
 // Package e2etest runs the built otelcol-flipt binary as a real process for
-// end-to-end tests: it builds the binary once, starts it on free loopback
-// ports with a given config, waits for health and always stops it.
+// end-to-end tests: it builds the binary once (or takes the one CI built,
+// see BinaryEnv), starts it on free loopback ports with a given config,
+// waits for health and always stops it.
 package e2etest
 
 import (
@@ -31,10 +32,20 @@ func RepoRoot() string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// Binary builds ./cmd/otelcol-flipt once per test process and returns its path.
+// BinaryEnv names a prebuilt otelcol-flipt for the end-to-end tests. `make
+// test` sets it to the release build it has just made, so the tests run the
+// binary that is shipped and the distribution is not compiled twice.
+const BinaryEnv = "OTELCOL_FLIPT_E2E_BINARY"
+
+// Binary returns the binary named by BinaryEnv, or builds ./cmd/otelcol-flipt
+// once per test process and returns its path.
 func Binary(t testing.TB) string {
 	t.Helper()
 	buildOnce.Do(func() {
+		if p := os.Getenv(BinaryEnv); p != "" {
+			binPath, errBuild = prebuilt(p)
+			return
+		}
 		dir, err := os.MkdirTemp("", "otelcol-flipt-e2e-")
 		if err != nil {
 			errBuild = err
@@ -51,6 +62,22 @@ func Binary(t testing.TB) string {
 		t.Fatal(errBuild)
 	}
 	return binPath
+}
+
+// prebuilt resolves p against the repository root (make runs from there, go
+// test from each package's directory) and checks it is an executable file.
+func prebuilt(p string) (string, error) {
+	if !filepath.IsAbs(p) {
+		p = filepath.Join(RepoRoot(), p)
+	}
+	fi, err := os.Stat(p)
+	if err != nil {
+		return "", fmt.Errorf("%s: %w", BinaryEnv, err)
+	}
+	if !fi.Mode().IsRegular() || fi.Mode().Perm()&0o111 == 0 {
+		return "", fmt.Errorf("%s=%s is not an executable file", BinaryEnv, p)
+	}
+	return p, nil
 }
 
 // Collector is a running otelcol-flipt process.
