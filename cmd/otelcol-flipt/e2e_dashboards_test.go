@@ -117,6 +117,7 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 	for what, q := range map[string]string{
 		"Flipt's 51 evaluations":           `sum(flipt_evaluations_requests_total) == 51`,
 		"53 audit events from each source": `min(sum by (flipt_audit_source) (flipt_audit_events_total)) == 53`,
+		"53 audit events counted once":     `sum(max by (flipt_event_type, flipt_event_action, flipt_event_status, flipt_event_actor_authentication) (sum by (flipt_event_type, flipt_event_action, flipt_event_status, flipt_event_actor_authentication, flipt_audit_source) (flipt_audit_events_total))) == 53`,
 		"the derived cache counters":       `sum(flipt_cache_hit_total{type="evaluation"}) == 35`,
 		"the refused signature":            `sum(otelcol_flipt_audit_requests_refused{reason="signature"}) == 1`,
 		"a rotation of the audit file":     `sum(otelcol_audit_file_rotations) >= 1`,
@@ -183,6 +184,9 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 	col.Signal(syscall.SIGTERM)
 	if err := col.Wait(30 * time.Second); err != nil {
 		t.Fatalf("collector did not stop cleanly: %v", err)
+	}
+	if strings.Contains(col.Output(), "\terror\t") {
+		t.Errorf("the collector logged an error while serving the dashboards' series:\n%s", col.Output())
 	}
 }
 
