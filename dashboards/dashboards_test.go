@@ -125,7 +125,11 @@ func TestEveryQueryParses(t *testing.T) {
 				t.Errorf("%s: empty query", q.ID())
 				continue
 			}
-			if _, err := ParseExpr(Interpolate(q.Expr, intervals, vars)); err != nil {
+			expr := Interpolate(q.Expr, intervals, vars)
+			if strings.Contains(expr, "$") {
+				t.Errorf("%s: uses a variable the dashboard does not define: %s", q.ID(), q.Expr)
+			}
+			if _, err := ParseExpr(expr); err != nil {
 				t.Errorf("%s: %v\n%s", q.ID(), err, q.Expr)
 			}
 			if refs[q.Panel+"/"+q.RefID] {
