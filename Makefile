@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/otelcol-flipt
 BUILDER  := $(GO) tool -modfile=tools/go.mod builder
 
-.PHONY: run build test lint generate validate bench
+.PHONY: run build test lint generate validate bench rules-test
 
 ## run: build the collector and run it on its embedded default pipeline
 run: build
@@ -15,8 +15,8 @@ run: build
 build:
 	$(call release_build,$(BIN),$(HOST_OS),$(HOST_ARCH))
 
-## test: everything CI checks (lint, race tests incl. end-to-end, manifest drift, config validation)
-test: lint validate
+## test: everything CI checks (lint, race tests incl. end-to-end, manifest drift, config validation, Prometheus rules)
+test: lint validate rules-test
 	$(E2E_ENV) $(GO) test -race -count=1 ./...
 
 ## lint: formatting and vet (the generated cmd/otelcol-flipt files are left as the builder writes them)
@@ -31,6 +31,15 @@ lint:
 validate: build
 	./$(BIN) validate
 	@for f in config/*.yaml; do echo "validate $$f"; ./$(BIN) validate --config $$f || exit 1; done
+
+## rules-test: promtool checks the Prometheus config and rules in dashboards/prometheus and runs their unit tests
+## (without promtool it skips with a message, except in CI, i.e. CI=true, where it fails)
+rules-test:
+	@if ! command -v promtool >/dev/null 2>&1; then \
+	  if [ "$${CI:-}" = true ]; then echo "rules-test: promtool not found; install Debian's prometheus package"; exit 1; fi; \
+	  echo "rules-test: skipped, promtool not found (apt-get install prometheus)"; exit 0; \
+	fi; \
+	cd dashboards/prometheus && promtool check config prometheus.yml && promtool test rules otelcol-flipt.rules.test.yml
 
 ## generate: regenerate cmd/otelcol-flipt from builder-config.yaml, and mdatagen code
 generate:
