@@ -195,7 +195,7 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 				continue
 			}
 			e = eval{weight: 1}
-			if !readOpenFeature(ev.Attributes(), pcommon.Value{}, c.ofNS, &e) {
+			if !readOpenFeature(ev.Attributes(), nil, c.ofNS, &e) {
 				continue
 			}
 			if !once() {
@@ -272,7 +272,8 @@ func (c *evalConnector) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 					continue
 				}
 				e := eval{weight: 1}
-				if readOpenFeature(lr.Attributes(), lr.Body(), c.ofNS, &e) {
+				body := lr.Body()
+				if readOpenFeature(lr.Attributes(), &body, c.ofNS, &e) {
 					c.count(&ref, &e, srcOpenFeature)
 				}
 			}

@@ -189,8 +189,8 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 
 // readOpenFeature fills e from a feature_flag.evaluation event (span event
 // or log record), current or deprecated attribute names. body is the log
-// record body (older conventions put the value there), or an empty value.
-func readOpenFeature(attrs pcommon.Map, body pcommon.Value, defaultNamespace string, e *eval) bool {
+// record body (older conventions put the value there), nil for span events.
+func readOpenFeature(attrs pcommon.Map, body *pcommon.Value, defaultNamespace string, e *eval) bool {
 	key, ok := str(attrs, "feature_flag.key")
 	if !ok || key == "" {
 		return false
@@ -209,7 +209,7 @@ func readOpenFeature(attrs pcommon.Map, body pcommon.Value, defaultNamespace str
 	e.reason = enumReason(reason)
 	variant, hasVariant := firstStr(attrs, "feature_flag.result.variant", "feature_flag.variant")
 	val, hasVal := attrs.Get("feature_flag.result.value")
-	if !hasVal && body.Type() == pcommon.ValueTypeMap {
+	if !hasVal && body != nil && body.Type() == pcommon.ValueTypeMap {
 		val, hasVal = body.Map().Get("value")
 	}
 	switch {
