@@ -11,6 +11,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -263,3 +264,9 @@ func dump(m map[string]float64) string {
 	}
 	return b.String()
 }
+
+type nopMetrics struct{ consumertest.Consumer }
+
+func (nopMetrics) ConsumeMetrics(context.Context, pmetric.Metrics) error { return nil }
+
+func connectorSettings() connector.Settings { return connectortest.NewNopSettings(metadata.Type) }
