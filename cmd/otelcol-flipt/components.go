@@ -13,6 +13,7 @@ import (
 	otelconftelemetry "go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 	forwardconnector "go.opentelemetry.io/collector/connector/forwardconnector"
 	cachemetrics "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+	evaluationmetrics "github.com/otelcol-flipt/otelcol-flipt/connector/evaluationmetrics"
 	fliptauditconnector "github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/fliptauditconnector"
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
@@ -122,6 +123,7 @@ func components() (otelcol.Factories, error) {
 	factories.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](
 		forwardconnector.NewFactory(),
 		cachemetrics.NewFactory(),
+		evaluationmetrics.NewFactory(),
 		fliptauditconnector.NewFactory(),
 	)
 	if err != nil {
@@ -130,6 +132,7 @@ func components() (otelcol.Factories, error) {
 	factories.ConnectorModules = makeModulesMap(factories.Connectors, map[component.Type]string{
 		forwardconnector.NewFactory().Type(): "go.opentelemetry.io/collector/connector/forwardconnector v0.155.0",
 		cachemetrics.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
+		evaluationmetrics.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 		fliptauditconnector.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 	})
 

@@ -71,10 +71,3 @@ func (d *dedup) expire(now int64) {
 		d.pop()
 	}
 }
-
-func (d *dedup) size() int {
-	if d == nil {
-		return 0
-	}
-	return d.n
-}

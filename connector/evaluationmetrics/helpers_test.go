@@ -2,7 +2,6 @@ package evaluationmetrics
 
 import (
 	"context"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -257,13 +256,6 @@ func key(name string, kv ...string) string {
 	return fliptcapture.SeriesKey(name, labels)
 }
 
-func dump(m map[string]float64) string {
-	var b strings.Builder
-	for k, v := range m {
-		fmt.Fprintf(&b, "%s %v\n", k, v)
-	}
-	return b.String()
-}
 
 type nopMetrics struct{ consumertest.Consumer }
 

@@ -36,8 +36,8 @@ func TestV1EvaluationResponse(t *testing.T) {
 	assert.Equal(t, map[string]float64{
 		key("flipt_evaluations_results_total", "namespace", "default", "flag", "color", "match", "true", "segment", "beta-users", "reason", "MATCH_EVALUATION_REASON", "value", "blue", "type", "variant"): 1,
 		key("flipt_evaluations_results_total", "namespace", "default", "flag", "color", "match", "true", "reason", "MATCH_EVALUATION_REASON", "value", "blue", "type", "variant"):                          1,
-		key("flipt_evaluations_results_total", "namespace", "default", "flag", "color", "match", "false", "reason", "DEFAULT_EVALUATION_REASON", "type", "variant"):                                       1,
-		key("flipt_evaluations_results_total", "namespace", "default", "flag", "new-checkout", "reason", "DEFAULT_EVALUATION_REASON", "value", "true", "type", "boolean"):                                1,
+		key("flipt_evaluations_results_total", "namespace", "default", "flag", "color", "match", "false", "reason", "DEFAULT_EVALUATION_REASON", "type", "variant"):                                        1,
+		key("flipt_evaluations_results_total", "namespace", "default", "flag", "new-checkout", "reason", "DEFAULT_EVALUATION_REASON", "value", "true", "type", "boolean"):                                  1,
 	}, only(got, "flipt_evaluations_results_total"))
 	// The batch's results are timed by the whole call: 3 ms.
 	assert.Equal(t, 0.0, got[key("flipt_evaluations_latency_milliseconds_bucket", "namespace", "default", "flag", "color", "le", "0")])
@@ -119,10 +119,10 @@ func TestOpenFeatureSpanEventsAndLogRecords(t *testing.T) {
 		key("flipt_evaluations_errors_total", "namespace", "web", "flag", "color"): 1,
 	}, only(got, "flipt_evaluations_errors_total"))
 	assert.Equal(t, map[string]float64{
-		key("flipt_evaluations_results_total", "namespace", "web", "flag", "color", "match", "true", "reason", "MATCH_EVALUATION_REASON", "value", "blue", "type", "variant"):  2,
+		key("flipt_evaluations_results_total", "namespace", "web", "flag", "color", "match", "true", "reason", "MATCH_EVALUATION_REASON", "value", "blue", "type", "variant"):   2,
 		key("flipt_evaluations_results_total", "namespace", "web", "flag", "color", "match", "false", "reason", "UNKNOWN_EVALUATION_REASON", "value", "red", "type", "variant"): 1,
-		key("flipt_evaluations_results_total", "namespace", "default", "flag", "dark_mode", "reason", "DEFAULT_EVALUATION_REASON", "value", "true", "type", "boolean"):        1,
-		key("flipt_evaluations_results_total", "namespace", "default", "flag", "dark_mode", "reason", "STATIC_EVALUATION_REASON", "value", "false", "type", "boolean"):        1,
+		key("flipt_evaluations_results_total", "namespace", "default", "flag", "dark_mode", "reason", "DEFAULT_EVALUATION_REASON", "value", "true", "type", "boolean"):          1,
+		key("flipt_evaluations_results_total", "namespace", "default", "flag", "dark_mode", "reason", "STATIC_EVALUATION_REASON", "value", "false", "type", "boolean"):          1,
 	}, only(got, "flipt_evaluations_results_total"))
 	assert.Empty(t, only(got, "flipt_evaluations_latency"), "client evaluations have no server latency")
 }

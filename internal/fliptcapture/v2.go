@@ -69,12 +69,19 @@ func V2Logs(t testing.TB) []plog.Logs {
 	return out
 }
 
-// PromSeries reads a Prometheus text exposition into "name{k="v",...}" →
-// value, labels sorted and those named in drop left out. It is a plain
-// reader for the captures, independent of the code under test.
-func PromSeries(t testing.TB, text []byte, drop ...string) map[string]float64 {
+// PromPoint is one sample of a Prometheus text exposition; label values
+// keep the exposition's escapes (\" and \\).
+type PromPoint struct {
+	Name   string
+	Labels map[string]string
+	Value  float64
+}
+
+// PromPoints reads a Prometheus text exposition. It is a plain reader for
+// the captures, independent of the code under test.
+func PromPoints(t testing.TB, text []byte) []PromPoint {
 	t.Helper()
-	out := map[string]float64{}
+	var out []PromPoint
 	sc := bufio.NewScanner(bytes.NewReader(text))
 	sc.Buffer(nil, 1<<20)
 	for sc.Scan() {
@@ -96,7 +103,18 @@ func PromSeries(t testing.TB, text []byte, drop ...string) map[string]float64 {
 		if err != nil {
 			t.Fatalf("exposition line %q: %v", line, err)
 		}
-		out[SeriesKey(name, parseLabels(labels), drop...)] = v
+		out = append(out, PromPoint{Name: name, Labels: parseLabels(labels), Value: v})
+	}
+	return out
+}
+
+// PromSeries reads an exposition into "name{k="v",...}" → value, labels
+// sorted and those named in drop left out.
+func PromSeries(t testing.TB, text []byte, drop ...string) map[string]float64 {
+	t.Helper()
+	out := map[string]float64{}
+	for _, p := range PromPoints(t, text) {
+		out[SeriesKey(p.Name, p.Labels, drop...)] += p.Value
 	}
 	return out
 }
