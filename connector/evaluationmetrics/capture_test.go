@@ -120,3 +120,17 @@ func (h *harness) skipped(t *testing.T) map[string]int64 {
 	}
 	return out
 }
+
+// counter sums one of the connector's own int counters.
+func (h *harness) counter(t *testing.T, name string) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric(name)
+	if err != nil {
+		return 0
+	}
+	total := int64(0)
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		total += dp.Value
+	}
+	return total
+}

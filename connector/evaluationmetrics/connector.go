@@ -34,6 +34,7 @@ type evalConnector struct {
 	items  []responseItem    // reused by evaluation_response decoding
 	lastOv uint64
 	lastTr uint64
+	lastEv uint64
 
 	stop chan struct{}
 	wg   sync.WaitGroup
@@ -315,5 +316,9 @@ func (c *evalConnector) takeStats() stats {
 	c.lastOv = c.store.overflowed
 	s.truncated = int64(c.store.truncated - c.lastTr)
 	c.lastTr = c.store.truncated
+	if c.dedup != nil {
+		s.dedupEvicted = int64(c.dedup.evicted - c.lastEv)
+		c.lastEv = c.dedup.evicted
+	}
 	return s
 }

@@ -155,36 +155,53 @@ func readV1Span(span ptrace.Span, e *eval) bool {
 	return true
 }
 
-// readV2Event fills e from a Flipt v2 flipt.flag_evaluation event.
+// readV2Event fills e from a Flipt v2 flipt.flag_evaluation event, in one
+// pass over its attributes.
 func readV2Event(attrs pcommon.Map, e *eval) {
-	e.flag, _ = str(attrs, "flipt.key")
-	e.namespace, _ = str(attrs, "flipt.namespace")
-	e.environment, _ = str(attrs, "flipt.environment")
-	r, _ := str(attrs, "flipt.result.reason")
-	e.reason = enumReason(r)
 	e.typ = typeVariant
-	if t, _ := str(attrs, "flipt.type"); t == "boolean" {
-		e.typ = typeBoolean
-	}
-	if v, ok := attrs.Get("flipt.result.variant"); ok {
-		switch v.Type() {
-		case pcommon.ValueTypeBool:
-			e.value = boolString(v.Bool())
-		case pcommon.ValueTypeStr:
-			e.value = v.Str()
-		default:
-			e.value = v.AsString()
+	reason := ""
+	hasMatch, match := false, false
+	for k, v := range attrs.All() {
+		switch k {
+		case "flipt.key":
+			e.flag = strValue(v)
+		case "flipt.namespace":
+			e.namespace = strValue(v)
+		case "flipt.environment":
+			e.environment = strValue(v)
+		case "flipt.result.reason":
+			reason = strValue(v)
+		case "flipt.type":
+			if strValue(v) == "boolean" {
+				e.typ = typeBoolean
+			}
+		case "flipt.result.variant":
+			if v.Type() == pcommon.ValueTypeBool {
+				e.value = boolString(v.Bool())
+			} else {
+				e.value = strValue(v)
+			}
+		case "flipt.result.match":
+			if v.Type() == pcommon.ValueTypeBool {
+				hasMatch, match = true, v.Bool()
+			}
+		case "flipt.result.segments":
+			if v.Type() == pcommon.ValueTypeSlice {
+				e.segs, e.hasSegs = v.Slice(), true
+			}
 		}
 	}
+	e.reason = enumReason(reason)
 	if e.typ == typeVariant {
-		e.match = "false"
-		if v, ok := attrs.Get("flipt.result.match"); ok && v.Type() == pcommon.ValueTypeBool {
-			e.match = boolString(v.Bool())
-		}
+		e.match = boolString(hasMatch && match)
 	}
-	if v, ok := attrs.Get("flipt.result.segments"); ok && v.Type() == pcommon.ValueTypeSlice {
-		e.segs, e.hasSegs = v.Slice(), true
+}
+
+func strValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
 	}
+	return v.AsString()
 }
 
 // readOpenFeature fills e from a feature_flag.evaluation event (span event

@@ -256,7 +256,6 @@ func key(name string, kv ...string) string {
 	return fliptcapture.SeriesKey(name, labels)
 }
 
-
 type nopMetrics struct{ consumertest.Consumer }
 
 func (nopMetrics) ConsumeMetrics(context.Context, pmetric.Metrics) error { return nil }

@@ -241,6 +241,18 @@ var v1Reasons = [][2]string{
 // enumReason returns Flipt's enum name for a reason; names already in that
 // form and reasons not in the table pass unchanged.
 func enumReason(r string) string {
+	switch r { // Flipt v2's own words and v1's names: no loop
+	case "match":
+		return "MATCH_EVALUATION_REASON"
+	case "default":
+		return "DEFAULT_EVALUATION_REASON"
+	case "disabled":
+		return "FLAG_DISABLED_EVALUATION_REASON"
+	case "unknown", "":
+		return "UNKNOWN_EVALUATION_REASON"
+	case "MATCH_EVALUATION_REASON", "DEFAULT_EVALUATION_REASON", "FLAG_DISABLED_EVALUATION_REASON", "UNKNOWN_EVALUATION_REASON":
+		return r
+	}
 	for _, m := range v1Reasons {
 		if len(m[0]) == len(r) && equalFoldASCII(m[0], r) {
 			return m[1]

@@ -41,14 +41,13 @@ func TestCapsAndOverflow(t *testing.T) {
 		assert.NotContains(t, k, "request_id")
 		assert.NotContains(t, k, `"req"`)
 	}
-	m, err := h.tel.GetMetric("otelcol_evaluation_metrics_overflow_evaluations")
-	require.NoError(t, err)
-	assert.NotNil(t, m)
+	assert.Equal(t, int64(3), h.counter(t, "otelcol_evaluation_metrics_overflow_evaluations"))
 
 	h2 := newHarness(t, func(c *Config) { c.MaxLabelLength = 16 })
 	h2.consume(t, traces(boolSpan(9, strings.Repeat("é", 20))))
 	got2 := only(h2.settle(t), "flipt_evaluations_requests_total")
 	assert.Equal(t, map[string]float64{key("flipt_evaluations_requests_total", "namespace", "default", "flag", strings.Repeat("é", 8)): 1}, got2, "cut to 16 bytes on a rune boundary")
+	assert.Equal(t, int64(3), h2.counter(t, "otelcol_evaluation_metrics_labels_truncated"), "the requests, results and latency series of the long flag")
 }
 
 // A series idle for series_expiration is dropped, and restarts from 0.

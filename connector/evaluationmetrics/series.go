@@ -40,14 +40,23 @@ func (s *series) observe(weight, ms float64) {
 
 // resourceState is one source instance: its identity and its series.
 type resourceState struct {
-	key     string
-	attrs   [][2]string
-	series  [numMetrics]map[string]*series
+	key    string
+	attrs  [][2]string
+	series [numMetrics]map[string]*series
+	// combos finds every series of one evaluation outcome with a single
+	// lookup, keyed by all its label values.
+	combos  map[string]*combo
 	removed bool
 }
 
+// combo is the series one kind of evaluation adds to.
+type combo struct {
+	requests, other, latency *series // other: results, or errors
+	overflow                 bool    // one of them is an overflow series
+}
+
 func newResourceState(key string, attrs [][2]string) *resourceState {
-	st := &resourceState{key: key, attrs: attrs}
+	st := &resourceState{key: key, attrs: attrs, combos: map[string]*combo{}}
 	for m := range numMetrics {
 		st.series[m] = map[string]*series{}
 	}
@@ -66,13 +75,14 @@ type store struct {
 	overflow  [numMetrics]*series
 	keyBuf    []byte
 	valBuf    []byte
+	combos    int // cached combos in all resources
 	// Counters for telemetry, drained by the connector.
 	overflowed uint64
 	truncated  uint64
 }
 
 func newStore(cfg *Config) *store {
-	return &store{
+	s := &store{
 		keys:      cfg.ResourceKeys,
 		names:     labelNames[cfg.Labels],
 		sets:      newLabelSets(cfg.Labels),
@@ -80,6 +90,7 @@ func newStore(cfg *Config) *store {
 		maxLen:    cfg.MaxLabelLength,
 		resources: map[string]*resourceState{},
 	}
+	return s
 }
 
 // resource finds or creates the instance that sent attrs; the lookup by a
@@ -125,11 +136,9 @@ func (s *store) live(st *resourceState) *resourceState {
 	return fresh
 }
 
-// get finds or creates the series of metric m for e.
-func (s *store) get(st *resourceState, m metricID, e *eval, now pcommon.Timestamp) *series {
-	set := s.sets[m][e.typ]
-	buf := append(s.keyBuf[:0], byte(e.typ))
-	truncated := false
+// key writes the label values of set for e into the key buffer.
+func (s *store) key(prefix byte, set []labelID, e *eval) (key []byte, truncated bool) {
+	buf := append(s.keyBuf[:0], prefix)
 	for _, l := range set {
 		var cut bool
 		buf, cut = e.appendValue(buf, l, s.maxLen)
@@ -137,9 +146,13 @@ func (s *store) get(st *resourceState, m metricID, e *eval, now pcommon.Timestam
 		buf = append(buf, 0xff) // never in UTF-8
 	}
 	s.keyBuf = buf
-	if truncated {
-		s.truncated++
-	}
+	return buf, truncated
+}
+
+// get finds or creates the series of metric m for e.
+func (s *store) get(st *resourceState, m metricID, e *eval, now pcommon.Timestamp) *series {
+	set := s.sets[m][e.typ]
+	buf, truncated := s.key(byte(e.typ), set, e)
 	if se, ok := st.series[m][string(buf)]; ok {
 		return se
 	}
@@ -147,8 +160,10 @@ func (s *store) get(st *resourceState, m metricID, e *eval, now pcommon.Timestam
 		if s.overflow[m] == nil {
 			s.overflow[m] = &series{start: now, labels: []label{{overflowLabel, "true"}}}
 		}
-		s.overflowed++
 		return s.overflow[m]
+	}
+	if truncated {
+		s.truncated++
 	}
 	se := &series{start: now, labels: s.labelsOf(set, e)}
 	st.series[m][string(buf)] = se
@@ -170,33 +185,98 @@ func (s *store) labelsOf(set []labelID, e *eval) []label {
 	return out
 }
 
+// comboKey is an injective encoding of every field of e that any label
+// reads (a combo may be finer than the series it points to, never
+// coarser). It reports false for values longer than max_label_length,
+// which take the slow path and are not cached.
+func (s *store) comboKey(e *eval) ([]byte, bool) {
+	buf := append(s.keyBuf[:0], byte(e.typ), byte(e.side))
+	if e.err {
+		buf[0] |= 0x80
+	}
+	for _, f := range [...]string{e.namespace, e.flag, e.environment, e.match, e.reason, e.value} {
+		if len(f) > s.maxLen {
+			return nil, false
+		}
+		buf = append(buf, f...)
+		buf = append(buf, 0xff) // never in UTF-8
+	}
+	if e.hasSegs {
+		for i := range e.segs.Len() {
+			v := e.segs.At(i)
+			if v.Type() != pcommon.ValueTypeStr || len(v.Str()) > s.maxLen {
+				return nil, false
+			}
+			buf = append(buf, v.Str()...)
+			buf = append(buf, 0xfe)
+		}
+	} else {
+		if len(e.segment) > s.maxLen {
+			return nil, false
+		}
+		buf = append(buf, e.segment...)
+	}
+	s.keyBuf = buf
+	return buf, true
+}
+
+// combo finds the series e adds to: one lookup in steady state. Combos are
+// bounded like series; beyond the bound every evaluation takes the slow
+// path (one lookup per metric).
+func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
+	buf, ok := s.comboKey(e)
+	if ok {
+		if co, found := st.combos[string(buf)]; found {
+			return co
+		}
+	}
+	var k string
+	if ok {
+		k = string(buf) // before get() reuses the buffer
+	}
+	co := &combo{requests: s.get(st, mRequests, e, now)}
+	if e.err {
+		co.other = s.get(st, mErrors, e, now)
+	} else {
+		co.other = s.get(st, mResults, e, now)
+		if e.side == sideServer {
+			co.latency = s.get(st, mLatency, e, now)
+		}
+	}
+	for _, se := range [...]*series{co.requests, co.other, co.latency} {
+		for _, o := range s.overflow {
+			co.overflow = co.overflow || (se != nil && se == o)
+		}
+	}
+	if ok && s.combos < 2*int(numMetrics)*s.max {
+		st.combos[k] = co
+		s.combos++
+	}
+	return co
+}
+
 // add counts one evaluation in every metric it belongs to.
 func (s *store) add(st *resourceState, e *eval, now pcommon.Timestamp) {
 	st = s.live(st)
-	touch := func(se *series) {
+	co := s.combo(st, e, now)
+	if co.overflow {
+		s.overflowed++
+	}
+	for _, se := range [...]*series{co.requests, co.other} {
+		se.value += e.weight
 		se.lastSeen = now
 	}
-	r := s.get(st, mRequests, e, now)
-	r.value += e.weight
-	touch(r)
-	if e.err {
-		se := s.get(st, mErrors, e, now)
-		se.value += e.weight
-		touch(se)
-		return
-	}
-	res := s.get(st, mResults, e, now)
-	res.value += e.weight
-	touch(res)
-	if e.side == sideServer {
-		lat := s.get(st, mLatency, e, now)
-		lat.observe(e.weight, e.latencyMs)
-		touch(lat)
+	if co.latency != nil {
+		co.latency.observe(e.weight, e.latencyMs)
+		co.latency.lastSeen = now
 	}
 }
 
 // expire drops series idle since before cutoff and instances left empty.
+// A combo may point at a dropped series, so any drop forgets every combo;
+// in steady state nothing is dropped and nothing is rebuilt.
 func (s *store) expire(cutoff pcommon.Timestamp) {
+	dropped := false
 	for k, st := range s.resources {
 		empty := true
 		for m := range numMetrics {
@@ -204,6 +284,7 @@ func (s *store) expire(cutoff pcommon.Timestamp) {
 				if se.lastSeen < cutoff {
 					delete(st.series[m], sk)
 					s.n[m]--
+					dropped = true
 				}
 			}
 			empty = empty && len(st.series[m]) == 0
@@ -211,12 +292,20 @@ func (s *store) expire(cutoff pcommon.Timestamp) {
 		if empty {
 			st.removed = true
 			delete(s.resources, k)
+			dropped = true
 		}
 	}
 	for m := range numMetrics {
 		if o := s.overflow[m]; o != nil && o.lastSeen < cutoff {
 			s.overflow[m] = nil
+			dropped = true
 		}
+	}
+	if dropped {
+		for _, st := range s.resources {
+			clear(st.combos)
+		}
+		s.combos = 0
 	}
 }
 

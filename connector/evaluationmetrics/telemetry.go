@@ -18,6 +18,7 @@ type stats struct {
 	skipped        [numSkips]int64
 	overflow       int64
 	truncated      int64
+	dedupEvicted   int64
 }
 
 // telemetry records the connector's own metrics through set.MeterProvider.
@@ -72,5 +73,8 @@ func (t *telemetry) record(ctx context.Context, s *stats) {
 	}
 	if s.truncated > 0 {
 		t.tb.EvaluationMetricsLabelsTruncated.Add(ctx, s.truncated)
+	}
+	if s.dedupEvicted > 0 {
+		t.tb.EvaluationMetricsDedupEvictions.Add(ctx, s.dedupEvicted)
 	}
 }

@@ -26,6 +26,7 @@ type TelemetryBuilder struct {
 	meter                                metric.Meter
 	mu                                   sync.Mutex
 	registrations                        []metric.Registration
+	EvaluationMetricsDedupEvictions      metric.Int64Counter
 	EvaluationMetricsEvaluations         metric.Int64Counter
 	EvaluationMetricsLabelsTruncated     metric.Int64Counter
 	EvaluationMetricsLogRecordsExamined  metric.Int64Counter
@@ -64,6 +65,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	}
 	builder.meter = Meter(settings)
 	var err, errs error
+	builder.EvaluationMetricsDedupEvictions, err = builder.meter.Int64Counter(
+		"otelcol_evaluation_metrics_dedup_evictions",
+		metric.WithDescription("Span identities given up before dedup::window was over because their bucket of the dedup table was full; a re-send of one of them would count again. [Alpha]"),
+		metric.WithUnit("{entry}"),
+	)
+	errs = errors.Join(errs, err)
 	builder.EvaluationMetricsEvaluations, err = builder.meter.Int64Counter(
 		"otelcol_evaluation_metrics_evaluations",
 		metric.WithDescription("Evaluations counted, with attributes source (flipt_v1, flipt_v1_response, flipt_v2, openfeature) and outcome (result, error). [Alpha]"),
@@ -72,8 +79,8 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.EvaluationMetricsLabelsTruncated, err = builder.meter.Int64Counter(
 		"otelcol_evaluation_metrics_labels_truncated",
-		metric.WithDescription("Label values cut to max_label_length. [Alpha]"),
-		metric.WithUnit("{label}"),
+		metric.WithDescription("Series created with a label value cut to max_label_length. [Alpha]"),
+		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.EvaluationMetricsLogRecordsExamined, err = builder.meter.Int64Counter(

@@ -21,6 +21,22 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 	return set
 }
 
+func AssertEqualEvaluationMetricsDedupEvictions(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_evaluation_metrics_dedup_evictions",
+		Description: "Span identities given up before dedup::window was over because their bucket of the dedup table was full; a re-send of one of them would count again. [Alpha]",
+		Unit:        "{entry}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_evaluation_metrics_dedup_evictions")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualEvaluationMetricsEvaluations(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_evaluation_metrics_evaluations",
@@ -40,8 +56,8 @@ func AssertEqualEvaluationMetricsEvaluations(t *testing.T, tt *componenttest.Tel
 func AssertEqualEvaluationMetricsLabelsTruncated(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_evaluation_metrics_labels_truncated",
-		Description: "Label values cut to max_label_length. [Alpha]",
-		Unit:        "{label}",
+		Description: "Series created with a label value cut to max_label_length. [Alpha]",
+		Unit:        "{series}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
 			IsMonotonic: true,

@@ -19,6 +19,7 @@ func TestSetupTelemetry(t *testing.T) {
 	tb, err := metadata.NewTelemetryBuilder(testTel.NewTelemetrySettings())
 	require.NoError(t, err)
 	defer tb.Shutdown()
+	tb.EvaluationMetricsDedupEvictions.Add(context.Background(), 1)
 	tb.EvaluationMetricsEvaluations.Add(context.Background(), 1)
 	tb.EvaluationMetricsLabelsTruncated.Add(context.Background(), 1)
 	tb.EvaluationMetricsLogRecordsExamined.Add(context.Background(), 1)
@@ -26,6 +27,9 @@ func TestSetupTelemetry(t *testing.T) {
 	tb.EvaluationMetricsSeries.Record(context.Background(), 1)
 	tb.EvaluationMetricsSkipped.Add(context.Background(), 1)
 	tb.EvaluationMetricsSpansExamined.Add(context.Background(), 1)
+	AssertEqualEvaluationMetricsDedupEvictions(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
 	AssertEqualEvaluationMetricsEvaluations(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
