@@ -105,6 +105,9 @@ func TestV2CapturesMatchFliptsCountersSeriesForSeries(t *testing.T) {
 	}
 	assert.Equal(t, 422.0, sum(only(got, "flipt_evaluations_requests_total")))
 	assert.Len(t, only(got, "flipt_evaluations_results_total"), 28)
+	assert.Equal(t, int64(422), h.evaluations(t, "flipt_v2", "result"), "own telemetry")
+	assert.Equal(t, int64(619), h.counter(t, "otelcol_evaluation_metrics_spans_examined"))
+	assert.Equal(t, int64(1157), h.counter(t, "otelcol_evaluation_metrics_log_records_examined"))
 }
 
 func (h *harness) skipped(t *testing.T) map[string]int64 {
@@ -133,4 +136,18 @@ func (h *harness) counter(t *testing.T, name string) int64 {
 		total += dp.Value
 	}
 	return total
+}
+
+func (h *harness) evaluations(t *testing.T, src, outcome string) int64 {
+	t.Helper()
+	m, err := h.tel.GetMetric("otelcol_evaluation_metrics_evaluations")
+	require.NoError(t, err)
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		s, _ := dp.Attributes.Value("source")
+		o, _ := dp.Attributes.Value("outcome")
+		if s.AsString() == src && o.AsString() == outcome {
+			return dp.Value
+		}
+	}
+	return 0
 }

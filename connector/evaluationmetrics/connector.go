@@ -90,13 +90,14 @@ func (c *evalConnector) loop() {
 	}
 }
 
-// Shutdown emits what was counted since the last flush, so a clean stop
-// loses no count that already reached the exporter's side of the pipeline.
+// Shutdown emits what was counted since the last flush. Twice: a series
+// made since then is emitted at 0 first, its count only by the second.
 func (c *evalConnector) Shutdown(ctx context.Context) error {
 	if c.stop != nil {
 		close(c.stop)
 		c.wg.Wait()
 		c.stop = nil
+		c.flush(ctx)
 		c.flush(ctx)
 	}
 	c.tel.tb.Shutdown()

@@ -126,3 +126,16 @@ func TestFactorySharesOneConnector(t *testing.T) {
 	assert.NotSame(t, tc.(*handle).evalConnector, tc2.(*handle).evalConnector, "a new connector after both stopped")
 	require.NoError(t, tc2.Shutdown(context.Background()))
 }
+
+// A clean stop emits the last counts, including a series made since the
+// last flush (0 first, then its count).
+func TestShutdownEmitsLastCounts(t *testing.T) {
+	h := newHarness(t, nil)
+	require.NoError(t, h.c.Start(context.Background(), nil))
+	h.consume(t, traces(boolSpan(1, "a"), boolSpan(2, "a")))
+	require.NoError(t, h.c.Shutdown(context.Background()))
+	all := h.sink.AllMetrics()
+	require.NotEmpty(t, all)
+	got := seriesOf(t, all[len(all)-1], sideLabel)
+	assert.Equal(t, 2.0, got[key("flipt_evaluations_requests_total", "namespace", "default", "flag", "a")])
+}
