@@ -5,6 +5,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -119,6 +120,38 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	// As in Flipt's own /metrics: an unmatched variant result has segment="".
 	assert.Contains(t, body, `reason="DEFAULT_EVALUATION_REASON",segment="",type="variant",value="red"} 5`+"\n")
 	scrape(t, url)
+	for _, e := range logs.All() {
+		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
+	}
+}
+
+// labels: v2 through the real exporter: the scraped families equal Flipt
+// v2's own /metrics deltas on the same traffic, series for series.
+func TestV2ThroughPrometheusExporterEqualsFliptV2(t *testing.T) {
+	exp, url, logs := startPrometheus(t)
+	h := newHarness(t, func(c *Config) { c.Labels = LabelsV2 })
+	h.clock.t = time.Now()
+	h.consume(t, fliptcapture.V2Traces(t)...)
+	for range 2 { // zeros, then the counts
+		h.clock.Advance(time.Second)
+		h.c.flush(context.Background())
+		all := h.sink.AllMetrics()
+		require.NoError(t, exp.ConsumeMetrics(context.Background(), all[len(all)-1]))
+	}
+	drop := append([]string{sideLabel, "job", "instance"}, scopeLabels...)
+	got := fliptcapture.PromSeries(t, []byte(scrape(t, url)), drop...)
+	dir := fliptcapture.V2Dir()
+	before := fliptcapture.PromSeries(t, readFile(t, filepath.Join(dir, "metrics-before.txt")), scopeLabels...)
+	after := fliptcapture.PromSeries(t, readFile(t, filepath.Join(dir, "metrics-after.txt")), scopeLabels...)
+	for _, prefix := range []string{"flipt_evaluations_requests_total{", "flipt_evaluations_results_total{", "flipt_evaluations_latency_milliseconds_count{"} {
+		want := map[string]float64{}
+		for k, v := range only(after, prefix) {
+			if d := v - before[k]; d != 0 {
+				want[k] = d
+			}
+		}
+		assert.Equal(t, want, only(got, prefix), prefix)
+	}
 	for _, e := range logs.All() {
 		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
 	}
