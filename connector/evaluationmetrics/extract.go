@@ -156,37 +156,48 @@ func readV1Span(span ptrace.Span, e *eval) bool {
 }
 
 // readV2Event fills e from a Flipt v2 flipt.flag_evaluation event, in one
-// pass over its attributes.
+// pass over its attributes. Each key Flipt writes has its own length, so a
+// key is compared once, only when its length matches.
 func readV2Event(attrs pcommon.Map, e *eval) {
 	e.typ = typeVariant
 	reason := ""
 	hasMatch, match := false, false
 	for k, v := range attrs.All() {
-		switch k {
-		case "flipt.key":
-			e.flag = strValue(v)
-		case "flipt.namespace":
-			e.namespace = strValue(v)
-		case "flipt.environment":
-			e.environment = strValue(v)
-		case "flipt.result.reason":
-			reason = strValue(v)
-		case "flipt.type":
-			if strValue(v) == "boolean" {
+		switch len(k) {
+		case len("flipt.key"):
+			if k == "flipt.key" {
+				e.flag = strValue(v)
+			}
+		case len("flipt.type"):
+			if k == "flipt.type" && strValue(v) == "boolean" {
 				e.typ = typeBoolean
 			}
-		case "flipt.result.variant":
-			if v.Type() == pcommon.ValueTypeBool {
-				e.value = boolString(v.Bool())
-			} else {
-				e.value = strValue(v)
+		case len("flipt.namespace"):
+			if k == "flipt.namespace" {
+				e.namespace = strValue(v)
 			}
-		case "flipt.result.match":
-			if v.Type() == pcommon.ValueTypeBool {
+		case len("flipt.environment"):
+			if k == "flipt.environment" {
+				e.environment = strValue(v)
+			}
+		case len("flipt.result.match"):
+			if k == "flipt.result.match" && v.Type() == pcommon.ValueTypeBool {
 				hasMatch, match = true, v.Bool()
 			}
-		case "flipt.result.segments":
-			if v.Type() == pcommon.ValueTypeSlice {
+		case len("flipt.result.reason"):
+			if k == "flipt.result.reason" {
+				reason = strValue(v)
+			}
+		case len("flipt.result.variant"):
+			if k == "flipt.result.variant" {
+				if v.Type() == pcommon.ValueTypeBool {
+					e.value = boolString(v.Bool())
+				} else {
+					e.value = strValue(v)
+				}
+			}
+		case len("flipt.result.segments"):
+			if k == "flipt.result.segments" && v.Type() == pcommon.ValueTypeSlice {
 				e.segs, e.hasSegs = v.Slice(), true
 			}
 		}
