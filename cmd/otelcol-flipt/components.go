@@ -14,6 +14,7 @@ import (
 	forwardconnector "go.opentelemetry.io/collector/connector/forwardconnector"
 	countconnector "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
 	cachemetrics "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
+	evaluationmetrics "github.com/otelcol-flipt/otelcol-flipt/connector/evaluationmetrics"
 	fliptauditconnector "github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/fliptauditconnector"
 	prometheusexporter "github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	otlpexporter "go.opentelemetry.io/collector/exporter/otlpexporter"
@@ -130,6 +131,7 @@ func components() (otelcol.Factories, error) {
 		forwardconnector.NewFactory(),
 		countconnector.NewFactory(),
 		cachemetrics.NewFactory(),
+		evaluationmetrics.NewFactory(),
 		fliptauditconnector.NewFactory(),
 	)
 	if err != nil {
@@ -139,6 +141,7 @@ func components() (otelcol.Factories, error) {
 		forwardconnector.NewFactory().Type(): "go.opentelemetry.io/collector/connector/forwardconnector v0.155.0",
 		countconnector.NewFactory().Type(): "github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector v0.155.0",
 		cachemetrics.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
+		evaluationmetrics.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 		fliptauditconnector.NewFactory().Type(): "github.com/otelcol-flipt/otelcol-flipt v0.0.0-00010101000000-000000000000",
 	})
 

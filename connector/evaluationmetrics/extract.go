@@ -1,0 +1,276 @@
+package evaluationmetrics // import "github.com/otelcol-flipt/otelcol-flipt/connector/evaluationmetrics"
+
+import (
+	"strings"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// source is where an evaluation was read (telemetry attribute).
+type source uint8
+
+const (
+	srcV1 source = iota
+	srcV1Response
+	srcV2
+	srcOpenFeature
+	numSources
+)
+
+var sourceNames = [numSources]string{"flipt_v1", "flipt_v1_response", "flipt_v2", "openfeature"}
+
+// skipReason says why evaluation telemetry could not be counted.
+type skipReason uint8
+
+const (
+	skipBulk skipReason = iota
+	skipFailed
+	skipBadResponse
+	skipDuplicate
+	numSkips
+)
+
+var skipNames = [numSkips]string{"bulk_without_response", "failed_without_flag", "bad_response", "duplicate"}
+
+// Names Flipt and OpenFeature use.
+const (
+	v2EventName        = "flipt.flag_evaluation"
+	v2EventNameV213    = "flipt_flag_evaluated" // Flipt v2.1.3
+	v1ResponseEvent    = "evaluation_response"
+	v1ResponseAttr     = "flipt.evaluation.response"
+	ofEventName        = "feature_flag.evaluation"
+	ofEventNameOld     = "feature_flag" // OpenFeature Go hook before semconv 1.27
+	evaluationPrefixV1 = "flipt.evaluation.EvaluationService/"
+	legacyPrefix       = "flipt.Flipt/"
+	ofrepPrefix        = "flipt.ofrep.OFREPService/"
+)
+
+// isBulk reports spans that evaluate several flags but carry at most the
+// last one's attributes (OFREP EvaluateBulk sets them in a loop).
+func isBulk(name string) bool {
+	return name == ofrepPrefix+"EvaluateBulk" || name == evaluationPrefixV1+"Batch" || name == legacyPrefix+"BatchEvaluate"
+}
+
+func isEvaluationSpan(name string) bool {
+	switch {
+	case strings.HasPrefix(name, evaluationPrefixV1):
+		return true
+	case strings.HasPrefix(name, ofrepPrefix):
+		return true
+	case name == legacyPrefix+"Evaluate" || name == legacyPrefix+"BatchEvaluate":
+		return true
+	}
+	return false
+}
+
+// spanFailed: Flipt leaves the span status unset and writes the gRPC code.
+func spanFailed(span ptrace.Span) bool {
+	if span.Status().Code() == ptrace.StatusCodeError {
+		return true
+	}
+	if v, ok := span.Attributes().Get("rpc.response.status_code"); ok {
+		return v.Type() == pcommon.ValueTypeStr && v.Str() != "OK" && v.Str() != ""
+	}
+	if v, ok := span.Attributes().Get("rpc.grpc.status_code"); ok {
+		return v.Type() == pcommon.ValueTypeInt && v.Int() != 0
+	}
+	return false
+}
+
+func durationMs(span ptrace.Span) float64 {
+	s, e := span.StartTimestamp(), span.EndTimestamp()
+	if e <= s {
+		return 0
+	}
+	return float64(e-s) / 1e6
+}
+
+func str(m pcommon.Map, key string) (string, bool) {
+	v, ok := m.Get(key)
+	if !ok {
+		return "", false
+	}
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str(), true
+	}
+	return v.AsString(), true
+}
+
+// firstStr returns the first of the keys present.
+func firstStr(m pcommon.Map, keys ...string) (string, bool) {
+	for _, k := range keys {
+		if s, ok := str(m, k); ok {
+			return s, true
+		}
+	}
+	return "", false
+}
+
+// readV1Span fills e from the attributes Flipt v1 sets on the server span of
+// a single evaluation. It reports false when the span carries none.
+func readV1Span(span ptrace.Span, e *eval) bool {
+	attrs := span.Attributes()
+	flag, ok := str(attrs, "flipt.flag")
+	if !ok {
+		return false
+	}
+	// flipt.Flipt/GetFlag and other management calls name a flag too.
+	if _, hasReason := attrs.Get("flipt.reason"); !hasReason && !isEvaluationSpan(span.Name()) {
+		return false
+	}
+	e.flag = flag
+	e.namespace, _ = str(attrs, "flipt.namespace")
+	e.latencyMs = durationMs(span)
+	if spanFailed(span) {
+		e.err = true
+		return true
+	}
+	e.reason, _ = str(attrs, "flipt.reason")
+	e.typ = typeVariant
+	e.match = "false"
+	if v, ok := attrs.Get("flipt.value"); ok {
+		switch v.Type() {
+		case pcommon.ValueTypeBool:
+			e.typ = typeBoolean
+			e.value = boolString(v.Bool())
+			e.match = ""
+		case pcommon.ValueTypeStr:
+			e.value = v.Str()
+		default:
+			e.value = v.AsString()
+		}
+	}
+	if e.typ == typeVariant {
+		if v, ok := attrs.Get("flipt.match"); ok && v.Type() == pcommon.ValueTypeBool {
+			e.match = boolString(v.Bool())
+		}
+	}
+	if v, ok := attrs.Get("flipt.segments"); ok && v.Type() == pcommon.ValueTypeSlice {
+		e.segs, e.hasSegs = v.Slice(), true
+	} else if s, ok := str(attrs, "flipt.segment"); ok { // legacy flipt.Flipt/Evaluate
+		e.segment = s
+	}
+	return true
+}
+
+// readV2Event fills e from a Flipt v2 flipt.flag_evaluation event, in one
+// pass over its attributes. Each key Flipt writes has its own length, so a
+// key is compared once, only when its length matches.
+func readV2Event(attrs pcommon.Map, e *eval) {
+	e.typ = typeVariant
+	reason := ""
+	hasMatch, match := false, false
+	for k, v := range attrs.All() {
+		switch len(k) {
+		case len("flipt.key"):
+			if k == "flipt.key" {
+				e.flag = strValue(v)
+			}
+		case len("flipt.type"):
+			if k == "flipt.type" && strValue(v) == "boolean" {
+				e.typ = typeBoolean
+			}
+		case len("flipt.namespace"):
+			if k == "flipt.namespace" {
+				e.namespace = strValue(v)
+			}
+		case len("flipt.environment"):
+			if k == "flipt.environment" {
+				e.environment = strValue(v)
+			}
+		case len("flipt.result.match"):
+			if k == "flipt.result.match" && v.Type() == pcommon.ValueTypeBool {
+				hasMatch, match = true, v.Bool()
+			}
+		case len("flipt.result.reason"):
+			if k == "flipt.result.reason" {
+				reason = strValue(v)
+			}
+		case len("flipt.result.variant"):
+			if k == "flipt.result.variant" {
+				if v.Type() == pcommon.ValueTypeBool {
+					e.value = boolString(v.Bool())
+				} else {
+					e.value = strValue(v)
+				}
+			}
+		case len("flipt.result.segments"):
+			if k == "flipt.result.segments" && v.Type() == pcommon.ValueTypeSlice {
+				e.segs, e.hasSegs = v.Slice(), true
+			}
+		}
+	}
+	e.reason = enumReason(reason)
+	if e.typ == typeVariant {
+		e.match = boolString(hasMatch && match)
+	}
+}
+
+func strValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return v.AsString()
+}
+
+// readOpenFeature fills e from a feature_flag.evaluation event (span event
+// or log record), current or deprecated attribute names. body is the log
+// record body (older conventions put the value there), nil for span events.
+func readOpenFeature(attrs pcommon.Map, body *pcommon.Value, defaultNamespace string, e *eval) bool {
+	key, ok := str(attrs, "feature_flag.key")
+	if !ok || key == "" {
+		return false
+	}
+	e.side = sideClient
+	e.flag = key
+	e.namespace = defaultNamespace
+	if ns, ok := str(attrs, "feature_flag.set.id"); ok && ns != "" {
+		e.namespace = ns
+	}
+	reason, _ := firstStr(attrs, "feature_flag.result.reason", "feature_flag.evaluation.reason", "feature_flag.reason")
+	if et, _ := str(attrs, "error.type"); et != "" || equalFoldASCII2(reason, "error") {
+		e.err = true
+		return true
+	}
+	e.reason = enumReason(reason)
+	variant, hasVariant := firstStr(attrs, "feature_flag.result.variant", "feature_flag.variant")
+	val, hasVal := attrs.Get("feature_flag.result.value")
+	if !hasVal && body != nil && body.Type() == pcommon.ValueTypeMap {
+		val, hasVal = body.Map().Get("value")
+	}
+	switch {
+	case hasVal && val.Type() == pcommon.ValueTypeBool:
+		e.typ = typeBoolean
+		e.value = boolString(val.Bool())
+	case hasVariant:
+		e.typ = typeVariant
+		e.value = variant
+	case hasVal && val.Type() == pcommon.ValueTypeStr:
+		e.typ = typeVariant
+		e.value = val.Str()
+	case hasVal:
+		e.typ = typeVariant
+		e.value = val.AsString()
+	default:
+		e.typ = typeVariant
+	}
+	if e.typ == typeVariant {
+		e.match = boolString(e.reason == "MATCH_EVALUATION_REASON" || e.reason == "SPLIT_EVALUATION_REASON")
+	}
+	return true
+}
+
+func equalFoldASCII2(a, b string) bool { return len(a) == len(b) && equalFoldASCII(a, b) }
+
+// isOpenFeatureEvent reports whether a log record is a feature_flag.evaluation event.
+func isOpenFeatureRecord(lr plog.LogRecord) bool {
+	if n := lr.EventName(); n != "" {
+		return n == ofEventName
+	}
+	if v, ok := lr.Attributes().Get("event.name"); ok && v.Type() == pcommon.ValueTypeStr {
+		return v.Str() == ofEventName
+	}
+	return false
+}
