@@ -11,8 +11,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/countconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/healthcheckv2extension"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/deltatocumulativeprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
@@ -29,6 +32,7 @@ import (
 	"go.opentelemetry.io/collector/service/telemetry/otelconftelemetry"
 
 	defaultconfig "github.com/otelcol-flipt/otelcol-flipt/config"
+	"github.com/otelcol-flipt/otelcol-flipt/connector/evaluationmetrics"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
@@ -36,16 +40,20 @@ import (
 	"github.com/otelcol-flipt/otelcol-flipt/receiver/fliptaudit/fliptauditconnector"
 )
 
+// defaultPipelineFactories are the components the embedded default
+// pipeline uses.
 func defaultPipelineFactories() (otelcol.Factories, error) {
 	f := otelcol.Factories{Telemetry: otelconftelemetry.NewFactory()}
 	var err error
 	if f.Receivers, err = otelcol.MakeFactoryMap[receiver.Factory](fliptaudit.NewFactory(), otlpreceiver.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](memorylimiterprocessor.NewFactory()); err != nil {
+	if f.Processors, err = otelcol.MakeFactoryMap[processor.Factory](memorylimiterprocessor.NewFactory(),
+		transformprocessor.NewFactory(), deltatocumulativeprocessor.NewFactory()); err != nil {
 		return f, err
 	}
-	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](cachemetrics.NewFactory(), fliptauditconnector.NewFactory()); err != nil {
+	if f.Connectors, err = otelcol.MakeFactoryMap[connector.Factory](cachemetrics.NewFactory(), fliptauditconnector.NewFactory(),
+		evaluationmetrics.NewFactory(), countconnector.NewFactory()); err != nil {
 		return f, err
 	}
 	if f.Exporters, err = otelcol.MakeFactoryMap[exporter.Factory](NewFactory(), prometheusexporter.NewFactory()); err != nil {
