@@ -35,6 +35,9 @@ type auditFileExporter struct {
 	// waiting, if set, is called when a batch has to wait behind a group
 	// being written (tests use it to line up concurrent batches).
 	waiting func()
+	// committing, if set, is called by the committer before each group's
+	// write with the group's number of batches (tests hold it there).
+	committing func(batches int)
 
 	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
 	probeEvery time.Duration

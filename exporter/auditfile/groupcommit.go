@@ -174,6 +174,9 @@ func (e *auditFileExporter) commit(group []*batch, buf []byte) []byte {
 		deliver(group, nil)
 		return buf
 	}
+	if e.committing != nil {
+		e.committing(len(group))
+	}
 	e.writing.Lock()
 	err := e.w.Write(buf)
 	e.writing.Unlock()
