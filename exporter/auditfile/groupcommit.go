@@ -171,7 +171,7 @@ func (e *auditFileExporter) commit(group []*batch, buf []byte) []byte {
 		if e.merge != nil {
 			e.merge.finish(ctx, true)
 		}
-		deliver(group, nil)
+		e.health.handOver(func() { deliver(group, nil) })
 		return buf
 	}
 	if e.committing != nil {

@@ -35,6 +35,14 @@ func (h *health) settle(err error, deliver func()) {
 	}
 }
 
+// handOver hands an outcome that is no write's (only copies, nothing
+// written) to the callers waiting for it, under the lock stalled takes.
+func (h *health) handOver(deliver func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	deliver()
+}
+
 // stalled reports err for a write that has not returned by its deadline. If
 // it returned meanwhile, its outcome is given instead (done is true).
 func (h *health) stalled(err error, result <-chan error) (done bool, outcome error) {
