@@ -253,3 +253,44 @@ func TestGroupCommitTimeouts(t *testing.T) {
 	assert.Equal(t, joinLines([][]byte{lines[0], lines[2]}), readFile(t, cfg.Path), "the dropped batch was not written")
 	metadatatest.AssertEqualAuditFileWriteTimeouts(t, tt, []metricdata.DataPoint[int64]{{Value: 1}}, ignore...)
 }
+
+// Shutdown writes what is queued before it closes the file, so a caller
+// already waiting is answered with its batch on disk; a batch after it is
+// refused with an error naming the path.
+func TestGroupCommitShutdownDrainsTheQueue(t *testing.T) {
+	lines := fliptcapture.Lines(t, "audit.log")
+	cfg := testConfig(t)
+	h := newHold(1)
+	waits := make(chan struct{}, 2)
+	exp, e, _ := build(t, cfg, newStatusHost(), func(e *auditFileExporter) {
+		e.committing = h.committing
+		e.waiting = func() { waits <- struct{}{} }
+	})
+	results := make(chan error, 3)
+	go func() {
+		results <- exp.ConsumeLogs(context.Background(), logsOf(t, auditevent.SourceWebhook, lines[0]))
+	}()
+	<-h.reached[1]
+	for _, i := range []int{1, 2} {
+		go func() {
+			results <- exp.ConsumeLogs(context.Background(), logsOf(t, auditevent.SourceWebhook, lines[i]))
+		}()
+		<-waits
+	}
+	shut := make(chan error, 1)
+	go func() { shut <- exp.Shutdown(context.Background()) }()
+	require.Eventually(t, func() bool {
+		e.gc.mu.Lock()
+		defer e.gc.mu.Unlock()
+		return e.gc.closed
+	}, 10*time.Second, time.Millisecond, "shutdown under way")
+	close(h.hold[1])
+	for range 3 {
+		require.NoError(t, <-results)
+	}
+	require.NoError(t, <-shut)
+	assert.Equal(t, joinLines([][]byte{lines[0], lines[1], lines[2]}), readFile(t, cfg.Path))
+	err := exp.ConsumeLogs(context.Background(), logsOf(t, auditevent.SourceWebhook, lines[3]))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), e.opts.Path)
+}

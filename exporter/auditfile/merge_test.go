@@ -186,7 +186,7 @@ func TestMergeCopyWaitsForTheFirstWrite(t *testing.T) {
 		e.opts.Events.WriteError = func() {
 			count()
 			select {
-			case <-armed: // the writer holds its lock here, the exporter its slot
+			case <-armed: // the writer holds its lock here, the committer its group
 				once.Do(func() { failing <- struct{}{}; <-release })
 			default:
 			}
