@@ -77,7 +77,7 @@ func TestGroupCommitFailingGroupFailsEveryCaller(t *testing.T) {
 	close(h.hold[3])
 	for range queued {
 		err := <-results
-		require.Error(t, err)
+		require.ErrorIs(t, err, syscall.EFBIG, "the write stopped part-way")
 		assert.False(t, consumererror.IsPermanent(err), "retryable: %v", err)
 		assert.Contains(t, err.Error(), e.opts.Path)
 	}
