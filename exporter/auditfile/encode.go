@@ -14,36 +14,42 @@ import (
 type encoder struct {
 	format    auditevent.Format
 	skipOther bool
-	// keep, when set, is asked about every audit event once its line is
-	// appended; false takes the line out again (a copy, see merge.go).
-	keep func(lr plog.LogRecord, body pcommon.Map, line []byte) bool
+	// merging: note the key of every audit event with a source, for the
+	// merge decision the committer makes later (see merge.go).
+	merging bool
 }
 
-// appendLogs appends one line per record of ld to dst and counts records
-// written and skipped.
-func (e encoder) appendLogs(dst []byte, ld plog.Logs) (out []byte, written, skipped int) {
+// appendLogs appends one line per record of ld to b.buf, counting records
+// encoded and skipped; with merging it notes the key of every line the merge
+// decides on in b.spans.
+func (e encoder) appendLogs(b *batch, ld plog.Logs) {
+	dst := b.buf
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				if body, ok := auditevent.Body(lr); ok {
 					start := len(dst)
 					dst = auditevent.Append(dst, body, e.format)
-					if e.keep != nil && !e.keep(lr, body, dst[start:]) {
-						dst = dst[:start]
-						continue
+					if e.merging {
+						if src := sourceOf(lr); src >= 0 {
+							b.spans = append(b.spans, span{
+								start: start, end: len(dst) + 1, src: src,
+								key: b.keyOf(body, dst[start:], e.format),
+							})
+						}
 					}
 				} else if e.skipOther {
-					skipped++
+					b.skipped++
 					continue
 				} else {
 					dst = appendOther(dst, lr, rl.Resource())
 				}
 				dst = append(dst, '\n')
-				written++
+				b.lines++
 			}
 		}
 	}
-	return dst, written, skipped
+	b.buf = dst
 }
 
 // appendOther writes a record that did not come from flipt_audit as one

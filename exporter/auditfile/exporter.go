@@ -11,7 +11,6 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
@@ -26,15 +25,19 @@ type auditFileExporter struct {
 	logger *zap.Logger
 	tel    *metadata.TelemetryBuilder
 	w      *logfile.Writer
-	bufs   sync.Pool
-	// slot admits one batch at a time, from staging its merge decisions to
-	// the outcome of its write (see write.go).
-	slot   chan struct{}
-	merge  *merger // nil when merge.window is 0
-	health health
-	// waiting, if set, is called when a batch has to wait for the slot
-	// (tests use it to line up concurrent batches).
+	// gc writes the batches, grouped (see groupcommit.go); writing is held
+	// around each write, so the probe does not race one.
+	gc      *committer
+	writing sync.Mutex
+	batches sync.Pool
+	merge   *merger // nil when merge.window is 0; used by the committer only
+	health  health
+	// waiting, if set, is called when a batch has to wait behind a group
+	// being written (tests use it to line up concurrent batches).
 	waiting func()
+	// committing, if set, is called by the committer before each group's
+	// write with the group's number of batches (tests hold it there).
+	committing func(batches int)
 
 	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
 	probeEvery time.Duration
@@ -69,7 +72,6 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 		enc:        encoder{format: format, skipOther: cfg.OtherRecords == otherSkip},
 		logger:     set.Logger,
 		tel:        tel,
-		slot:       make(chan struct{}, 1),
 		probeEvery: defaultProbeEvery,
 		opts: logfile.Options{
 			Path:          path,
@@ -92,8 +94,8 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 		},
 	}
 	if cfg.Merge.Window > 0 {
-		e.merge = newMerger(cfg.Merge, format, tel)
-		e.enc.keep = e.merge.keep
+		e.merge = newMerger(cfg.Merge, tel)
+		e.enc.merging = true
 	}
 	return e, nil
 }
@@ -115,6 +117,8 @@ func (e *auditFileExporter) start(_ context.Context, host component.Host) error 
 		e.logger.Error("Cannot open the audit file yet; will retry on every write", zap.Error(err))
 		e.health.settle(err, nil)
 	}
+	e.gc = newCommitter()
+	go e.run(e.gc)
 	e.stopProbe = make(chan struct{})
 	e.probing.Go(func() { e.probeLoop(e.stopProbe, e.probeEvery) })
 	return nil
@@ -130,49 +134,18 @@ func (e *auditFileExporter) shutdown(ctx context.Context) error {
 		e.probing.Wait()
 		e.stopProbe = nil
 	}
-	if err := e.acquire(ctx); err != nil {
-		// A write still runs: close once it returns, so its batch is
+	e.gc.close()
+	select {
+	case <-e.gc.done:
+		return e.w.Close()
+	case <-ctx.Done():
+		// A write still runs: close once it returns, so its group is
 		// either in the file or not, never cut off.
 		go func() {
-			e.slot <- struct{}{}
-			_ = e.close()
+			<-e.gc.done
+			_ = e.w.Close()
 		}()
-		return err
+		return fmt.Errorf("audit file %s: shut down while a write is under way; the file is closed once it returns: %w",
+			e.opts.Path, context.Cause(ctx))
 	}
-	return e.close()
-}
-
-// close closes the writer (and so frees the path's lock); it holds the slot and
-// releases it, so later writes get ErrClosed instead of waiting.
-func (e *auditFileExporter) close() error {
-	defer func() { <-e.slot }()
-	return e.w.Close()
-}
-
-func (e *auditFileExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
-	if err := e.acquire(ctx); err != nil {
-		return err
-	}
-	// The slot is held until the write's outcome is known, even if ctx
-	// ends first: finish releases it.
-	bp, _ := e.bufs.Get().(*[]byte)
-	if bp == nil {
-		bp = new([]byte)
-	}
-	if e.merge != nil {
-		e.merge.begin(ctx)
-	}
-	var written, skipped int
-	*bp, written, skipped = e.enc.appendLogs((*bp)[:0], ld)
-	if skipped > 0 {
-		e.tel.AuditFileRecordsSkipped.Add(ctx, int64(skipped))
-	}
-	if written == 0 {
-		// Nothing new (or only copies, whose originals are in the file).
-		e.finish(ctx, bp, 0, nil, nil)
-		return nil
-	}
-	// A plain error is retryable: the retry sender, the queue or the sender
-	// upstream (the webhook receiver answers 503) keeps the batch.
-	return e.write(ctx, bp, written)
 }

@@ -24,15 +24,23 @@ func (h *health) start(host component.Host) {
 }
 
 // settle records the outcome of a write and, under the same lock, hands it
-// to the caller waiting on result (if any), so a caller that stopped waiting
-// cannot report a failure after the write has reported its success.
-func (h *health) settle(err error, result chan<- error) {
+// to the callers waiting for it (deliver, if any), so a caller that stopped
+// waiting cannot report a failure after the write has reported its success.
+func (h *health) settle(err error, deliver func()) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.reportLocked(err)
-	if result != nil {
-		result <- err
+	if deliver != nil {
+		deliver()
 	}
+}
+
+// handOver hands an outcome that is no write's (only copies, nothing
+// written) to the callers waiting for it, under the lock stalled takes.
+func (h *health) handOver(deliver func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	deliver()
 }
 
 // stalled reports err for a write that has not returned by its deadline. If

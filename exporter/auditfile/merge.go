@@ -19,27 +19,48 @@ import (
 // as they come.
 var sources = [merge.Sources]string{auditevent.SourceWebhook, auditevent.SourceFile, auditevent.SourceTrace}
 
-// merger recognises copies of events written already. It is used only by
-// the holder of the exporter's write slot, from staging a batch to
-// committing the outcome of its write.
+// merger recognises copies of events written already. Its decisions are made
+// by the committer alone (see groupcommit.go), for a whole group in the order
+// its batches were enqueued, and committed or discarded with the outcome of
+// the group's write: a copy is never acknowledged while the write of its
+// original can still fail, and a batch that was not written leaves no count.
 type merger struct {
-	table   *merge.Table
-	format  auditevent.Format
-	tel     *metadata.TelemetryBuilder
-	sets    [merge.Sources]metric.MeasurementOption
-	scratch []byte
-	merged  [merge.Sources]int64 // copies in the staged batch
+	table  *merge.Table
+	tel    *metadata.TelemetryBuilder
+	sets   [merge.Sources]metric.MeasurementOption
+	merged [merge.Sources]int64 // copies in the group being decided
 }
 
-func newMerger(cfg MergeConfig, format auditevent.Format, tel *metadata.TelemetryBuilder) *merger {
-	m := &merger{table: merge.New(cfg.Window, cfg.MaxEntries, nil), format: format, tel: tel}
+// span is a line of an encoded batch the merge decides on: buf[start:end],
+// newline included, an audit event from source src.
+type span struct {
+	start, end int
+	src        int
+	key        merge.Key
+}
+
+func newMerger(cfg MergeConfig, tel *metadata.TelemetryBuilder) *merger {
+	m := &merger{table: merge.New(cfg.Window, cfg.MaxEntries, nil), tel: tel}
 	for i, s := range sources {
 		m.sets[i] = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", s)))
 	}
 	return m
 }
 
-// begin starts a batch.
+// keyOf is the merge key of an audit event whose line in format is line.
+// It runs in the caller's goroutine, so hashing is not serialized.
+func (b *batch) keyOf(body pcommon.Map, line []byte, format auditevent.Format) merge.Key {
+	// The key is the event's bytes in Flipt's json encoding, whatever the
+	// file's format: the same event from any source encodes the same.
+	canonical := line
+	if format != auditevent.FormatJSON {
+		b.scratch = auditevent.Append(b.scratch[:0], body, auditevent.FormatJSON)
+		canonical = b.scratch
+	}
+	return sha256.Sum256(canonical)
+}
+
+// begin starts a group.
 func (m *merger) begin(ctx context.Context) {
 	m.merged = [merge.Sources]int64{}
 	if n := m.table.Begin(); n > 0 {
@@ -47,28 +68,26 @@ func (m *merger) begin(ctx context.Context) {
 	}
 }
 
-// keep is the encoder's hook: whether the line of lr is to be written.
-func (m *merger) keep(lr plog.LogRecord, body pcommon.Map, line []byte) bool {
-	src := sourceOf(lr)
-	if src < 0 {
-		return true
+// decide appends to dst the lines of b that are to be written: every line
+// but the copies of events written already or earlier in the group. It
+// returns dst and the number of lines appended.
+func (m *merger) decide(dst []byte, b *batch) ([]byte, int) {
+	from, written := 0, b.lines
+	for _, sp := range b.spans {
+		dst = append(dst, b.buf[from:sp.start]...)
+		from = sp.end
+		if m.table.Arrive(sp.key, sp.src) {
+			dst = append(dst, b.buf[sp.start:sp.end]...)
+			continue
+		}
+		m.merged[sp.src]++
+		written--
 	}
-	// The key is the event's bytes in Flipt's json encoding, whatever the
-	// file's format: the same event from any source encodes the same.
-	canonical := line
-	if m.format != auditevent.FormatJSON {
-		m.scratch = auditevent.Append(m.scratch[:0], body, auditevent.FormatJSON)
-		canonical = m.scratch
-	}
-	if m.table.Arrive(sha256.Sum256(canonical), src) {
-		return true
-	}
-	m.merged[src]++
-	return false
+	return append(dst, b.buf[from:]...), written
 }
 
-// finish commits the batch if its write succeeded and discards it if not,
-// so a retry is not taken for a copy.
+// finish commits the group's decisions if its write succeeded and discards
+// them if not, so a retry is not taken for a copy.
 func (m *merger) finish(ctx context.Context, written bool) {
 	if !written {
 		m.table.Rollback()

@@ -33,12 +33,10 @@ func (e *auditFileExporter) probe(idle time.Duration) {
 	if !e.health.isFailing() || time.Since(time.Unix(0, e.lastBatch.Load())) < idle {
 		return // a batch's outcome is the better signal
 	}
-	select {
-	case e.slot <- struct{}{}:
-	default:
-		return // a batch is being written
+	if !e.writing.TryLock() {
+		return // a group is being written
 	}
-	defer func() { <-e.slot }()
+	defer e.writing.Unlock()
 	if canAppend(e.opts.Path, e.opts.Perm) == nil {
 		e.health.settle(nil, nil)
 	}

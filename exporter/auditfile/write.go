@@ -3,74 +3,64 @@ package auditfile
 import (
 	"context"
 	"fmt"
-	"time"
+
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/otelcol-flipt/otelcol-flipt/exporter/auditfile/internal/logfile"
 )
 
-// acquire takes the write slot, waiting no longer than ctx allows.
-func (e *auditFileExporter) acquire(ctx context.Context) error {
-	select {
-	case e.slot <- struct{}{}:
-		return nil
-	default:
+func (e *auditFileExporter) consumeLogs(ctx context.Context, ld plog.Logs) error {
+	b, _ := e.batches.Get().(*batch)
+	if b == nil {
+		b = &batch{done: make(chan error, 1)}
 	}
-	if e.waiting != nil {
+	b.reset()
+	e.enc.appendLogs(b, ld)
+	if b.skipped > 0 {
+		e.tel.AuditFileRecordsSkipped.Add(ctx, int64(b.skipped))
+	}
+	if b.lines == 0 {
+		e.batches.Put(b)
+		return nil
+	}
+	// A plain error is retryable: the retry sender, the queue or the sender
+	// upstream (the webhook receiver answers 503) keeps the batch.
+	return e.write(ctx, b)
+}
+
+// write enqueues b for the committer and waits for the outcome of the group
+// that writes it, as long as ctx allows. The file writer cannot be
+// interrupted (an fsync on a hung disk can take minutes): if ctx ends while
+// the group is under way the batch is returned as retryable while the write
+// may still complete. It can then reach the file twice, never not at all;
+// the merge commits what really happened once the write returns. A batch not
+// taken yet when ctx ends is taken out of the queue, so it is not written.
+func (e *auditFileExporter) write(ctx context.Context, b *batch) error {
+	ok, behind := e.gc.enqueue(b)
+	if !ok {
+		e.batches.Put(b)
+		return &logfile.PathError{Path: e.opts.Path, Err: logfile.ErrClosed}
+	}
+	if behind && e.waiting != nil {
 		e.waiting()
 	}
 	select {
-	case e.slot <- struct{}{}:
-		return nil
+	case err := <-b.done:
+		e.batches.Put(b)
+		return err
 	case <-ctx.Done():
+	}
+	if e.gc.abandon(b) {
+		// The committer drops it; b is not reused, so nothing races.
 		return fmt.Errorf("audit file %s: timed out waiting for the write before this batch; the batch was not written: %w",
 			e.opts.Path, context.Cause(ctx))
 	}
-}
-
-// write hands *bp to the file and waits for the outcome as long as ctx
-// allows. The file writer cannot be interrupted (an fsync on a hung disk can
-// take minutes), so it runs on its own goroutine: if ctx ends first the batch
-// is returned as retryable while the write may still complete. It can then
-// reach the file twice, never not at all; the merge commits what really
-// happened once the write returns.
-func (e *auditFileExporter) write(ctx context.Context, bp *[]byte, written int) error {
-	if ctx.Done() == nil { // no deadline to honour
-		err := e.w.Write(*bp)
-		e.finish(ctx, bp, written, err, nil)
-		return err
-	}
-	result := make(chan error, 1)
-	go func() {
-		err := e.w.Write(*bp)
-		e.finish(context.Background(), bp, written, err, result) // ctx may be over by now
-	}()
-	select {
-	case err := <-result:
-		return err
-	case <-ctx.Done():
-	}
 	err := fmt.Errorf("audit file %s: write timed out; the batch may still reach the file: %w",
 		e.opts.Path, context.Cause(ctx))
-	if done, werr := e.health.stalled(err, result); done {
+	if done, werr := e.health.stalled(err, b.done); done {
+		e.batches.Put(b)
 		return werr
 	}
 	e.tel.AuditFileWriteTimeouts.Add(ctx, 1)
 	return err
-}
-
-// finish settles a batch once its write returned (err) or when there was
-// nothing to write: it commits or discards the merge decisions, counts,
-// reports health, hands err to a waiting caller and releases the slot.
-func (e *auditFileExporter) finish(ctx context.Context, bp *[]byte, written int, err error, result chan<- error) {
-	if e.merge != nil {
-		e.merge.finish(ctx, err == nil)
-	}
-	if err == nil && written > 0 {
-		e.tel.AuditFileRecordsWritten.Add(ctx, int64(written))
-		e.tel.AuditFileBytesWritten.Add(ctx, int64(len(*bp)))
-	}
-	if written > 0 {
-		e.lastBatch.Store(time.Now().UnixNano())
-		e.health.settle(err, result)
-	}
-	e.bufs.Put(bp)
-	<-e.slot
 }

@@ -28,6 +28,7 @@ type TelemetryBuilder struct {
 	registrations              []metric.Registration
 	AuditFileBytesWritten      metric.Int64Counter
 	AuditFileChainBreaks       metric.Int64Counter
+	AuditFileCommitBatches     metric.Int64Histogram
 	AuditFileMergeEntries      metric.Int64UpDownCounter
 	AuditFileMergeEvictions    metric.Int64Counter
 	AuditFileRecordsMerged     metric.Int64Counter
@@ -78,6 +79,13 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_audit_file_chain_breaks",
 		metric.WithDescription("Audit files that did not match their hash chain (a line edited or removed, or lines added behind the chain's back beyond what a crash can leave), rotated aside unchanged as evidence. [Alpha]"),
 		metric.WithUnit("{file}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AuditFileCommitBatches, err = builder.meter.Int64Histogram(
+		"otelcol_audit_file_commit_batches",
+		metric.WithDescription("Batches written together by one write to the audit file (a group commit - one fsync, and one hash chain intent, under fsync every_batch); its count is the number of writes. [Alpha]"),
+		metric.WithUnit("{batch}"),
+		metric.WithExplicitBucketBoundaries([]float64{1, 2, 4, 8, 16, 32, 64, 128, 256}...),
 	)
 	errs = errors.Join(errs, err)
 	builder.AuditFileMergeEntries, err = builder.meter.Int64UpDownCounter(

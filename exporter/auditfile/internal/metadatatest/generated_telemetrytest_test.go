@@ -21,6 +21,7 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.AuditFileBytesWritten.Add(context.Background(), 1)
 	tb.AuditFileChainBreaks.Add(context.Background(), 1)
+	tb.AuditFileCommitBatches.Record(context.Background(), 1)
 	tb.AuditFileMergeEntries.Add(context.Background(), 1)
 	tb.AuditFileMergeEvictions.Add(context.Background(), 1)
 	tb.AuditFileRecordsMerged.Add(context.Background(), 1)
@@ -35,6 +36,9 @@ func TestSetupTelemetry(t *testing.T) {
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileChainBreaks(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAuditFileCommitBatches(t, testTel,
+		[]metricdata.HistogramDataPoint[int64]{{}}, metricdatatest.IgnoreValue(),
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAuditFileMergeEntries(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
