@@ -2,58 +2,19 @@ package evaluationmetrics
 
 import (
 	"context"
-	"io"
-	"net"
-	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-	"go.opentelemetry.io/collector/component/componenttest"
-	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/promtest"
 )
-
-func startPrometheus(t *testing.T) (exporter.Metrics, string, *observer.ObservedLogs) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-	f := prometheusexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
-	cfg.NetAddr.Endpoint = addr
-	core, logs := observer.New(zapcore.InfoLevel)
-	set := exportertest.NewNopSettings(f.Type())
-	set.Logger = zap.New(core)
-	exp, err := f.CreateMetrics(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp, "http://" + addr + "/metrics", logs
-}
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url) //nolint:noctx // loopback test server
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	return string(body)
-}
 
 // fliptPushed is what Flipt v1 pushes with metrics.exporter: otlp: the
 // same names, its own scope, no evaluation_side label.
@@ -84,14 +45,14 @@ const ourScope = `otel_scope_name="github.com/otelcol-flipt/otelcol-flipt/connec
 // _total and _milliseconds_bucket, Flipt's label values, zeros first, and
 // Flipt's own pushed series beside the derived ones without a clash.
 func TestThroughPrometheusExporter(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	h := newHarness(t, nil)
 	h.clock.t = time.Now() // the exporter ages series by wall time
 	h.consume(t, fliptcapture.Traces(t)...)
 	h.c.flush(context.Background())
 	all := h.sink.AllMetrics()
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), all[len(all)-1]))
-	body := scrape(t, url)
+	body := promtest.Scrape(t, url)
 	assert.Contains(t, body, `flipt_evaluations_requests_total{evaluation_side="server",flag="color",job="flipt",namespace="default",`+ourScope+"} 0\n", "emitted at 0 first")
 
 	h.clock.Advance(15 * time.Second)
@@ -99,7 +60,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	all = h.sink.AllMetrics()
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), all[len(all)-1]))
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptPushed(23)))
-	body = scrape(t, url)
+	body = promtest.Scrape(t, url)
 	for _, line := range []string{
 		"# HELP flipt_evaluations_requests_total The total number of requested evaluations",
 		"# TYPE flipt_evaluations_requests_total counter",
@@ -119,7 +80,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	assert.NotContains(t, body, "_total_total")
 	// As in Flipt's own /metrics: an unmatched variant result has segment="".
 	assert.Contains(t, body, `reason="DEFAULT_EVALUATION_REASON",segment="",type="variant",value="red"} 5`+"\n")
-	scrape(t, url)
+	promtest.Scrape(t, url)
 	for _, e := range logs.All() {
 		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
 	}
@@ -128,7 +89,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 // labels: v2 through the real exporter: the scraped families equal Flipt
 // v2's own /metrics deltas on the same traffic, series for series.
 func TestV2ThroughPrometheusExporterEqualsFliptV2(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	h := newHarness(t, func(c *Config) { c.Labels = LabelsV2 })
 	h.clock.t = time.Now()
 	h.consume(t, fliptcapture.V2Traces(t)...)
@@ -139,7 +100,7 @@ func TestV2ThroughPrometheusExporterEqualsFliptV2(t *testing.T) {
 		require.NoError(t, exp.ConsumeMetrics(context.Background(), all[len(all)-1]))
 	}
 	drop := append([]string{sideLabel, "job", "instance"}, scopeLabels...)
-	got := fliptcapture.PromSeries(t, []byte(scrape(t, url)), drop...)
+	got := fliptcapture.PromSeries(t, []byte(promtest.Scrape(t, url)), drop...)
 	dir := fliptcapture.V2Dir()
 	before := fliptcapture.PromSeries(t, readFile(t, filepath.Join(dir, "metrics-before.txt")), scopeLabels...)
 	after := fliptcapture.PromSeries(t, readFile(t, filepath.Join(dir, "metrics-after.txt")), scopeLabels...)

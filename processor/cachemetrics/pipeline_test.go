@@ -29,6 +29,7 @@ import (
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/promtest"
 )
 
 // refuser is the other branch of the fan-out, standing in for the audit
@@ -180,7 +181,7 @@ func TestFanoutWithRefusalsCountsOnce(t *testing.T) {
 			}
 			var body string
 			ok := assert.Eventually(t, func() bool {
-				body = scrape(t, metrics)
+				body = promtest.Scrape(t, metrics)
 				for _, line := range want {
 					if !strings.Contains(body, line) {
 						return false

@@ -3,58 +3,19 @@ package cachemetrics
 import (
 	"context"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/connector/connectortest"
-	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.uber.org/zap"
-	"go.uber.org/zap/zapcore"
-	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/promtest"
 )
-
-// startPrometheus runs the real contrib exporter on a free loopback port.
-func startPrometheus(t *testing.T) (exporter.Metrics, string, *observer.ObservedLogs) {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
-
-	f := prometheusexporter.NewFactory()
-	cfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
-	cfg.NetAddr.Endpoint = addr
-	core, logs := observer.New(zapcore.InfoLevel)
-	set := exportertest.NewNopSettings(f.Type())
-	set.Logger = zap.New(core)
-	exp, err := f.CreateMetrics(context.Background(), set, cfg)
-	require.NoError(t, err)
-	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
-	t.Cleanup(func() { require.NoError(t, exp.Shutdown(context.Background())) })
-	return exp, "http://" + addr + "/metrics", logs
-}
-
-func scrape(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url) //nolint:noctx // loopback test server
-	require.NoError(t, err)
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	require.NoError(t, err)
-	require.Equal(t, http.StatusOK, resp.StatusCode, string(body))
-	return string(body)
-}
 
 // fliptOwnMetrics is what Flipt v1.61 pushes with metrics.exporter: otlp:
 // its counters are named in Prometheus style and carry only `cache`.
@@ -93,7 +54,7 @@ func fliptOwnMetrics(hits, misses int64) pmetric.Metrics {
 const ourScope = `otel_scope_name="github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics",otel_scope_schema_url="",otel_scope_version=""`
 
 func TestThroughPrometheusExporter(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	h := newHarness(t, withPreset)
 	h.clock.t = time.Now() // the exporter ages series by wall time
 
@@ -105,7 +66,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	h.flush(t) // zeros first
 	zeros := h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), zeros))
-	body := scrape(t, url)
+	body := promtest.Scrape(t, url)
 	assert.Contains(t, body, `flipt_cache_hit_total{cache="memory",job="flipt",`+ourScope+`,type="evaluation"} 0`)
 
 	h.clock.Advance(15 * time.Second)
@@ -114,7 +75,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	// Flipt's own counters arrive in the same exporter.
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptOwnMetrics(350, 14)))
 
-	body = scrape(t, url)
+	body = promtest.Scrape(t, url)
 	for _, line := range []string{
 		"# HELP flipt_cache_hit_total The number of cache hits",
 		"# TYPE flipt_cache_hit_total counter",
@@ -135,7 +96,7 @@ func TestThroughPrometheusExporter(t *testing.T) {
 	assert.NotContains(t, body, "flipt_cache_hit_total_total")
 	// Scraping twice must stay clean: errors and conflicts are logged by
 	// the exporter (promhttp ContinueOnError), so no log is the proof.
-	scrape(t, url)
+	promtest.Scrape(t, url)
 	for _, e := range logs.All() {
 		t.Errorf("exporter logged %s: %s %v", e.Level, e.Message, e.ContextMap())
 	}
@@ -145,14 +106,14 @@ func TestThroughPrometheusExporter(t *testing.T) {
 // there. Without the `type` label and our own scope, an OTLP-named counter
 // and Flipt's Prometheus-named one become the same series after translation.
 func TestPrometheusClashIsDetected(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	clash := fliptOwnMetrics(1, 1)
 	m := clash.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().At(0)
 	m.SetName("flipt.cache.hit")
 	m.SetUnit("{lookup}")
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), fliptOwnMetrics(2, 2)))
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), clash))
-	scrape(t, url)
+	promtest.Scrape(t, url)
 	found := false
 	for _, e := range logs.All() {
 		err, _ := e.ContextMap()["error"].(string)
@@ -165,7 +126,7 @@ func TestPrometheusClashIsDetected(t *testing.T) {
 // factory with the flipt preset, its ticker flushing into the exporter,
 // Flipt's own metrics arriving beside it.
 func TestFactoryPipelineToPrometheus(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
 	cfg.Preset = PresetFlipt
@@ -186,7 +147,7 @@ func TestFactoryPipelineToPrometheus(t *testing.T) {
 	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		// Time passes: an empty batch pushes the held hits out.
 		require.NoError(t, c.ConsumeTraces(context.Background(), ptrace.NewTraces()))
-		if body = scrape(t, url); strings.Contains(body, want) {
+		if body = promtest.Scrape(t, url); strings.Contains(body, want) {
 			break
 		}
 	}
@@ -202,7 +163,7 @@ func TestFactoryPipelineToPrometheus(t *testing.T) {
 // before labels were cut; cut to 256 bytes, the scrape stays small and
 // every series is still told apart by its first bytes.
 func TestLongLabelsKeepScrapeSmall(t *testing.T) {
-	exp, url, logs := startPrometheus(t)
+	exp, url, logs := promtest.Start(t)
 	h := newHarness(t, nil)
 	h.clock.t = time.Now() // the exporter ages series by wall time
 	const series, valueLen = 1000, 100_000
@@ -220,7 +181,7 @@ func TestLongLabelsKeepScrapeSmall(t *testing.T) {
 	h.clock.Advance(time.Second)
 	h.flush(t)
 	require.NoError(t, exp.ConsumeMetrics(context.Background(), h.sink.AllMetrics()[len(h.sink.AllMetrics())-1]))
-	body := scrape(t, url)
+	body := promtest.Scrape(t, url)
 
 	assert.Equal(t, series, strings.Count(body, "flipt_cache_hit_total{"), "every series exported, none merged")
 	assert.Contains(t, body, `cache="cache-0999-`+strings.Repeat("x", 256-len("cache-0999-"))+`..."`)
