@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
@@ -239,4 +241,60 @@ func TestE2EKafkaHandoff(t *testing.T) {
 	stopAuditFileCollector(t, col)
 	dups := onceOrReplayed(t, want, fileLines(path))
 	t.Logf("%d events acknowledged to Flipt, all in the file; SIGKILL of the central collector: %d second copies", len(want), dups)
+}
+
+// The edge answers Flipt's webhook only once Kafka acknowledged the event:
+// with the broker holding the produce request, the webhook call stays
+// unanswered; released, it is answered 200 and the event is on the topic
+// in Flipt's JSON.
+func TestE2EKafkaHandoffAcksAfterKafka(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
+	}
+	const topic = "flipt-audit-handoff"
+	cluster, _ := startKafka(t, topic)
+	webhook := e2etest.FreeAddr(t)
+	edge := newExampleCollector(t, "audit-handoff-edge.yaml", "OTELCOL_FLIPT_KAFKA_BROKERS="+cluster.ListenAddrs()[0],
+		"OTELCOL_FLIPT_WEBHOOK_ENDPOINT="+webhook, "OTELCOL_FLIPT_WEBHOOK_SECRET=s3cr3t")
+	edge.start(t)
+
+	held := make(chan struct{}, 1)
+	release := make(chan struct{})
+	var once sync.Once
+	cluster.ControlKey(int16(kmsg.Produce), func(kmsg.Request) (kmsg.Response, error, bool) {
+		cluster.KeepControl()
+		select {
+		case held <- struct{}{}:
+		default:
+		}
+		cluster.SleepControl(func() { <-release })
+		return nil, nil, false // then the broker handles it as usual
+	})
+	t.Cleanup(func() { once.Do(func() { close(release) }) })
+
+	req := fliptcapture.WebhookRequests(t, false)[0]
+	answered := make(chan int, 1)
+	go func() {
+		resp := e2etest.Post(t, "http://"+webhook+"/flipt/audit", "application/json", req.Body,
+			"X-Flipt-Webhook-Signature", req.Header("X-Flipt-Webhook-Signature"))
+		answered <- resp.Status
+	}()
+	<-held
+	assert.Never(t, func() bool { return len(answered) > 0 }, 500*time.Millisecond, 10*time.Millisecond,
+		"answered while Kafka had not acknowledged")
+	once.Do(func() { close(release) })
+	assert.Equal(t, 200, <-answered)
+
+	consumer, err := kgo.NewClient(kgo.SeedBrokers(cluster.ListenAddrs()...), kgo.ConsumeTopics(topic),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	require.NoError(t, err)
+	defer consumer.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	fetches := consumer.PollFetches(ctx)
+	require.NoError(t, fetches.Err())
+	records := fetches.Records()
+	require.Len(t, records, 1)
+	want := strings.SplitN(string(fliptcapture.AuditLog(t)), "\n", 2)[0] + "\n"
+	assert.Equal(t, want, string(records[0].Value), "the event as Flipt's log sink line")
 }
