@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"slices"
 	"strconv"
+	"syscall"
 	"testing"
 	"time"
 
@@ -192,17 +193,45 @@ func TestE2ELoadBalancingKafka(t *testing.T) {
 	reference := cacheCounters(t, ref.prom)
 	one.Stop()
 
-	// One agent, two gateways.
+	agentHTTP, gateways := startTwoTier(t)
+
+	postExports(t, agentHTTP, exports)
+	gateways[0].col.WaitFor("the gateways' counters to sum to one collector's", func() bool {
+		return countersReach(sumCounters(cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom)), reference)
+	})
+	var lines []string
+	gateways[0].col.WaitFor("every audit event in one of the files", func() bool {
+		lines = append(fileLines(gateways[0].path), fileLines(gateways[1].path)...)
+		return len(lines) >= len(want)
+	})
+	for _, g := range gateways {
+		assert.NotEmpty(t, fileLines(g.path), "each gateway took a share of the traces")
+	}
+	slices.Sort(lines)
+	sortedWant := slices.Clone(want)
+	slices.Sort(sortedWant)
+	assert.Equal(t, sortedWant, lines, "every audit event once, none lost, none in both files")
+	got := sumCounters(cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom))
+	assert.Equal(t, reference, got)
+	t.Logf("%d exports; gateway shares: %d and %d audit events, counters %v and %v",
+		len(exports), len(fileLines(gateways[0].path)), len(fileLines(gateways[1].path)),
+		cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom))
+}
+
+// startTwoTier starts a Kafka broker with a 4-partition topic, one agent
+// and two gateways of the examples, and waits until both gateways own
+// partitions, so no rebalance moves one mid-run.
+func startTwoTier(t *testing.T) (agentHTTP string, gateways []gatewayRun) {
+	t.Helper()
 	const topic, group = "flipt-traces", "otelcol-flipt-gateways"
 	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic))
 	require.NoError(t, err)
 	t.Cleanup(cluster.Close)
 	brokers := "OTELCOL_FLIPT_KAFKA_BROKERS=" + cluster.ListenAddrs()[0]
-	agentHTTP := e2etest.FreeAddr(t)
+	agentHTTP = e2etest.FreeAddr(t)
 	agent := newExampleCollector(t, "traces-agent-kafka.yaml", brokers,
 		"OTELCOL_FLIPT_OTLP_HTTP_ENDPOINT="+agentHTTP, "OTELCOL_FLIPT_OTLP_GRPC_ENDPOINT="+e2etest.FreeAddr(t))
 	agent.start(t)
-	var gateways []gatewayRun
 	for i := range 2 {
 		g := gatewayRun{prom: e2etest.FreeAddr(t)}
 		g.exampleCollector = newExampleCollector(t, "traces-gateway-kafka.yaml", brokers,
@@ -236,25 +265,58 @@ func TestE2ELoadBalancingKafka(t *testing.T) {
 		return true
 	}, 60*time.Second, 50*time.Millisecond, "two gateways each owning partitions")
 
-	postExports(t, agentHTTP, exports)
-	gateways[0].col.WaitFor("the gateways' counters to sum to one collector's", func() bool {
-		return countersReach(sumCounters(cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom)), reference)
-	})
-	var lines []string
-	gateways[0].col.WaitFor("every audit event in one of the files", func() bool {
-		lines = append(fileLines(gateways[0].path), fileLines(gateways[1].path)...)
-		return len(lines) >= len(want)
-	})
-	for _, g := range gateways {
-		assert.NotEmpty(t, fileLines(g.path), "each gateway took a share of the traces")
+	return agentHTTP, gateways
+}
+
+// One gateway SIGKILLed mid-run: its partitions move to the survivor once
+// its session times out, from its last committed offset. No audit event is
+// lost (every one is in one of the files; those the dead gateway wrote but
+// had not committed are written again by the survivor, counted); the dead
+// gateway's counters die with it, and traces cut by the kill are inferred
+// from the spans the survivor reads. The figures are logged.
+func TestE2ELoadBalancingKafkaGatewayKilled(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary")
 	}
+	exports := smallExports(t)
+	want := fileLines(fliptcapture.Path("audit.log"))
+	agentHTTP, gateways := startTwoTier(t)
+	survivor, killed := gateways[0], gateways[1]
+
+	half := len(exports) / 2
+	postExports(t, agentHTTP, exports[:half])
+	killed.col.WaitFor("the gateway to write its share", func() bool { return len(fileLines(killed.path)) > 0 })
+	lostCounters := cacheCounters(t, killed.prom)
+	killed.col.Signal(syscall.SIGKILL)
+	require.Error(t, killed.col.Wait(30*time.Second), "killed")
+	postExports(t, agentHTTP, exports[half:])
+
+	var lines []string
+	survivor.col.WaitFor("every audit event in one of the files", func() bool {
+		lines = append(fileLines(survivor.path), fileLines(killed.path)...)
+		return countDistinct(lines) >= len(want)
+	})
+	// The survivor's counters settle once it has read every partition.
+	var last map[string]float64
+	steady := 0
+	survivor.col.WaitFor("the survivor's counters to settle", func() bool {
+		now := cacheCounters(t, survivor.prom)
+		if countersReach(now, last) && countersReach(last, now) {
+			steady++
+		} else {
+			steady = 0
+		}
+		last = now
+		time.Sleep(200 * time.Millisecond) // one flush interval between scrapes
+		return steady >= 5
+	})
 	slices.Sort(lines)
+	dups := len(lines) - countDistinct(lines)
 	sortedWant := slices.Clone(want)
 	slices.Sort(sortedWant)
-	assert.Equal(t, sortedWant, lines, "every audit event once, none lost, none in both files")
-	got := sumCounters(cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom))
-	assert.Equal(t, reference, got)
-	t.Logf("%d exports; gateway shares: %d and %d audit events, counters %v and %v",
-		len(exports), len(fileLines(gateways[0].path)), len(fileLines(gateways[1].path)),
-		cacheCounters(t, gateways[0].prom), cacheCounters(t, gateways[1].prom))
+	assert.Equal(t, sortedWant, slices.Compact(slices.Clone(lines)), "no audit event lost")
+	t.Logf("gateway killed with %d audit events written; %d of %d events in the files, %d written twice",
+		len(fileLines(killed.path)), countDistinct(lines), len(want), dups)
+	t.Logf("counters: survivor %v; the killed gateway's last scrape %v; one collector %v",
+		last, lostCounters, derived)
 }
