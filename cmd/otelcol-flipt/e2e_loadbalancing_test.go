@@ -224,7 +224,7 @@ func TestE2ELoadBalancingKafka(t *testing.T) {
 func startTwoTier(t *testing.T) (agentHTTP string, gateways []gatewayRun) {
 	t.Helper()
 	const topic, group = "flipt-traces", "otelcol-flipt-gateways"
-	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic))
+	cluster, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(4, topic), kfake.GroupMinSessionTimeout(time.Second))
 	require.NoError(t, err)
 	t.Cleanup(cluster.Close)
 	brokers := "OTELCOL_FLIPT_KAFKA_BROKERS=" + cluster.ListenAddrs()[0]
@@ -236,7 +236,9 @@ func startTwoTier(t *testing.T) (agentHTTP string, gateways []gatewayRun) {
 		g := gatewayRun{prom: e2etest.FreeAddr(t)}
 		g.exampleCollector = newExampleCollector(t, "traces-gateway-kafka.yaml", brokers,
 			fmt.Sprintf("OTELCOL_FLIPT_KAFKA_INSTANCE_ID=gateway-%d", i+1),
-			"OTELCOL_FLIPT_PROMETHEUS_ENDPOINT="+g.prom, "OTELCOL_FLIPT_FLUSH_INTERVAL=200ms")
+			"OTELCOL_FLIPT_PROMETHEUS_ENDPOINT="+g.prom, "OTELCOL_FLIPT_FLUSH_INTERVAL=200ms",
+			// A killed gateway's partitions move after 3 s rather than 10.
+			"OTELCOL_FLIPT_KAFKA_SESSION_TIMEOUT=3s", "OTELCOL_FLIPT_KAFKA_HEARTBEAT_INTERVAL=500ms")
 		g.path = filepath.Join(g.dir, "flipt-audit.log")
 		g.env = append(g.env, "OTELCOL_FLIPT_AUDIT_FILE="+g.path)
 		g.col = g.start(t)
