@@ -11,7 +11,17 @@ import (
 
 type profile struct {
 	name   string
-	shares []share
+	shares []share // the table's rows
+	all    []share
+}
+
+func (r *report) prof(name string) *profile {
+	for i := range r.profiles {
+		if r.profiles[i].name == name {
+			return &r.profiles[i]
+		}
+	}
+	return nil
 }
 
 // goal is one target of the summary and whether this run met it.
@@ -246,6 +256,28 @@ func (r *report) ingest() {
 	}
 }
 
+// refusals lists a load run's refused requests by status, or "none".
+func refusals(l *loadResult) string {
+	var parts []string
+	for _, x := range []struct {
+		what string
+		m    map[int]int
+	}{{"webhook", l.Webhook.Refused}, {"OTLP", l.OTLP.Refused}} {
+		codes := make([]int, 0, len(x.m))
+		for c := range x.m {
+			codes = append(codes, c)
+		}
+		slices.Sort(codes)
+		for _, c := range codes {
+			parts = append(parts, fmt.Sprintf("%s %d × %d", x.what, x.m[c], c))
+		}
+	}
+	if len(parts) == 0 {
+		return "none"
+	}
+	return strings.Join(parts, ", ")
+}
+
 func pct(a, b float64) string {
 	if b == 0 || !known(a, b) {
 		return "n/a"
@@ -461,14 +493,15 @@ func (r *report) e2e() {
 	}
 	r.p("```")
 	r.p("")
-	r.p("| run | asked, events/s | achieved, events/s | webhook senders | webhook events/s (p50 / p99) | OTLP events/s (p50 / p99) | acked / sent | lost / duplicated | peak RSS | CPU per 1k events |")
-	r.p("|---|---|---|---|---|---|---|---|---|---|")
+	r.p("| run | asked, events/s | achieved, events/s | webhook senders | webhook events/s (p50 / p99) | OTLP events/s (p50 / p99) | acked / sent | refused (after the client's retries) | lost / duplicated | peak RSS | CPU per 1k events |")
+	r.p("|---|---|---|---|---|---|---|---|---|---|---|")
+	var unacked []string
 	for _, s := range []struct{ step, label string }{
 		{"e2e-rate", "paced, 30 s"}, {"e2e-64", "flat out, 15 s"}, {"e2e-16", "flat out, 15 s"},
 	} {
 		l := r.load[s.step]
 		if l == nil {
-			r.p("| %s | | | | not measured: %s | | | | | |", s.label, r.failed[s.step])
+			r.p("| %s | | | | not measured: %s | | | | | | |", s.label, r.failed[s.step])
 			continue
 		}
 		asked := "flat out"
@@ -479,14 +512,23 @@ func (r *report) e2e() {
 		if l.RateTarget > 0 && !l.TargetReached {
 			achieved = fmt.Sprintf("**%s: target not reached (%s)**", achieved, pct(l.RateAchieved, l.RateTarget))
 		}
-		r.p("| %s | %s | %s | %d | %s (%s / %s ms) | %s (%s / %s ms) | %s / %s | %d / %d | %s MiB | %s ms |",
+		r.p("| %s | %s | %s | %d | %s (%s / %s ms) | %s (%s / %s ms) | %s / %s | %s | %d / %d | %s MiB | %s ms |",
 			s.label, asked, achieved, l.Senders,
 			num(l.Webhook.EventsPerSec), num(l.Webhook.Latency.P50), num(l.Webhook.Latency.P99),
 			num(l.OTLP.EventsPerSec), num(l.OTLP.Latency.P50), num(l.OTLP.Latency.P99),
 			num(float64(l.Webhook.Acked+l.OTLP.Acked)), num(float64(l.Webhook.Sent+l.OTLP.Sent)),
-			l.lost(), l.duplicated(), num(l.PeakRSSMiB), num(l.CPUMsPer1k))
+			refusals(l), l.lost(), l.duplicated(), num(l.PeakRSSMiB), num(l.CPUMsPer1k))
+		if l.Webhook.Acked != l.Webhook.Sent || l.OTLP.Acked != l.OTLP.Sent {
+			unacked = append(unacked, fmt.Sprintf("%s with %d webhook senders: %s", s.label, l.Senders, refusals(l)))
+		}
 	}
 	r.p("")
+	if len(unacked) > 0 {
+		r.p("**Not every event was acknowledged** (the test then fails, as it did): %s. A refused request is", strings.Join(unacked, "; "))
+		r.p("answered with a retryable status and is not in the file (none acknowledged was lost); Flipt's client retries")
+		r.p("it, here up to 5 attempts, after which the test counts it as refused.")
+		r.p("")
+	}
 	if l := r.load["e2e-rate"]; l != nil {
 		if l.TargetReached {
 			r.p("The paced run reached its target: %s events/s asked, %s achieved.", num(l.RateTarget), num(l.RateAchieved))
@@ -526,13 +568,41 @@ func (r *report) profileSection() {
 		"otlp":         "`otlp` receiver, the captures' driver, for comparison (step `profile-otlp`)",
 		"cachemetrics": "`cache_metrics`, `preset: flipt`, Flipt's captures (step `profile-cachemetrics`)",
 	}
+	if w, o := r.prof("webhook"), r.prof("otlp"); w != nil && o != nil {
+		r.p("Where the ingest time goes, from these profiles. In the webhook run the server's connection loop")
+		r.p("(`net/http.(*conn).serve`) takes %.0f%% of all samples; inside it the collector's HTTP middleware chain",
+			cumOf(w.all, "net/http.(*conn).serve"))
+		r.p("(`confighttp` and `otelhttp`, which the `otlp` receiver has too) %.0f%%, of which the receiver's own handler",
+			cumOf(w.all, "confighttp.(*clientInfoHandler).ServeHTTP"))
+		r.p("%.0f%%: decoding %.0f%% (the scan %.0f%%), the signature %.0f%%, the hand-off %.0f%%. In the `otlp` run its chain",
+			cumOf(w.all, "fliptaudit.(*webhookHandler).ServeHTTP"), cumOf(w.all, "fliptaudit.decodeWebhookBody"),
+			cumOf(w.all, "auditevent.Limits.Check"), cumOf(w.all, "fliptaudit.validSignature")+cumOf(w.all, "fliptaudit.(*signer).valid"),
+			cumOf(w.all, "fliptaudit.handOff"))
+		r.p("takes %.0f%%, its handler %.0f%% (unmarshalling %.0f%%). The rest is net/http's request reading and response",
+			cumOf(o.all, "confighttp.(*clientInfoHandler).ServeHTTP"), cumOf(o.all, "otlpreceiver.handleLogs"),
+			cumOf(o.all, "plogotlp.ExportRequest.UnmarshalJSON"))
+		r.p("writing, the client driver in the same process (`ingest.drive`, the transport's read and write loops), the")
+		chain := cumOf(w.all, "confighttp.(*clientInfoHandler).ServeHTTP") - cumOf(w.all, "fliptaudit.(*webhookHandler).ServeHTTP")
+		r.p("scheduler and the garbage collector, which a bare handler pays too: the gap to bare `net/http` is the")
+		r.p("middleware chain (%.0f%% without the handler, the same code for both receivers) plus the handler (%.0f%%).",
+			chain, cumOf(w.all, "fliptaudit.(*webhookHandler).ServeHTTP"))
+		r.p("")
+	}
+	if c := r.prof("cachemetrics"); c != nil {
+		r.p("In the `cache_metrics` run, `ConsumeTraces` takes %.0f%% of all samples: the one pass over each span's",
+			cumOf(c.all, "cachemetrics.(*cacheConnector).ConsumeTraces"))
+		r.p("attributes (`attrIndex.scan`) %.0f%%, the inference's per-span bookkeeping (`inferrer.observe`: backend check,",
+			cumOf(c.all, "cachemetrics.(*attrIndex).scan"))
+		r.p("fingerprints, the batch's parent graph) %.0f%%, the dedup table (`dedup.first`) %.0f%%, the decisions and",
+			cumOf(c.all, "cachemetrics.(*inferrer).observe"), cumOf(c.all, "cachemetrics.(*dedup).first"))
+		r.p("frontier under the lock (`inferrer.endBatch`) %.0f%%; the benchmark's own rewrite of trace ids (`newPass`, paid",
+			cumOf(c.all, "cachemetrics.(*inferrer).endBatch"))
+		r.p("by both contenders) %.0f%%. Map probes (`runtime.mapaccess*`, the dedup and marks tables) run under several of these.",
+			cumOf(c.all, "cachemetrics_test.newPass"))
+		r.p("")
+	}
 	for _, name := range []string{"webhook", "otlp", "cachemetrics"} {
-		var pr *profile
-		for i := range r.profiles {
-			if r.profiles[i].name == name {
-				pr = &r.profiles[i]
-			}
-		}
+		pr := r.prof(name)
 		r.p("%s:", titles[name])
 		r.p("")
 		r.cmd("profile-" + name)
