@@ -174,7 +174,7 @@ func (r *report) write() []byte {
 	var unmet []string
 	for _, g := range r.goals {
 		if g.verdict() != "met" {
-			unmet = append(unmet, g.what)
+			unmet = append(unmet, g.what+" ("+g.target+")")
 		}
 	}
 	if len(unmet) > 0 {
@@ -525,8 +525,8 @@ func (r *report) e2e() {
 	r.p("")
 	if len(unacked) > 0 {
 		r.p("**Not every event was acknowledged** (the test then fails, as it did): %s. A refused request is", strings.Join(unacked, "; "))
-		r.p("answered with a retryable status and is not in the file (none acknowledged was lost); Flipt's client retries")
-		r.p("it, here up to 5 attempts, after which the test counts it as refused.")
+		r.p("answered with a retryable status; Flipt's client retries it, here up to 5 attempts, after which the test")
+		r.p("counts it as refused. The lost column counts acknowledged events missing from the file.")
 		r.p("")
 	}
 	if l := r.load["e2e-rate"]; l != nil {
