@@ -353,9 +353,9 @@ func (r *report) auditfile() {
 	r.p("")
 	one := r.med("BenchmarkAuditFile/fsync=every_batch", "records/s") / 100 // batches/s, each one fsync
 	grp := r.med("BenchmarkAuditFileConcurrent/fsync=every_batch", "records/s")
-	r.p("With `every_batch` one caller gets %s fsynced batches/s; 64 concurrent single-event callers get %s fsynced", num(one), num(grp))
-	r.p("events/s (%s), which only sharing fsyncs makes possible. The cost of each fsync policy is the difference", ratio(grp, one))
-	r.p("between rows; the default pays for \"a 200 means it is on disk\".")
+	r.p("With `every_batch` one caller gets %s fsyncs/s (one per batch); 64 concurrent single-event callers get %s", num(one), num(grp))
+	r.p("fsynced events/s, %s that fsync rate, which only sharing fsyncs makes possible. The cost of each fsync policy", ratio(grp, one))
+	r.p("is the difference between rows; the default pays for \"a 200 means it is on disk\".")
 	r.p("")
 }
 
@@ -485,7 +485,7 @@ func (r *report) e2e() {
 	r.p("50 audit span events plus 50 cache-lookup spans. Every event carries a unique key; at the end the audit file")
 	r.p("(and its rotated copies) is checked: every acknowledged event exactly once. Peak RSS is sampled from")
 	r.p("`/proc/<pid>/status` every 100 ms, CPU from `/proc/<pid>/stat`. The test reports the rate it achieved beside")
-	r.p("the rate it was asked for, and fails when it falls below 95% of it.")
+	r.p("the rate it was asked for, and fails when it falls below 95%% of it.")
 	r.p("")
 	r.p("```sh")
 	for _, s := range []string{"e2e-rate", "e2e-64", "e2e-16"} {
