@@ -574,7 +574,7 @@ func (r *report) profileSection() {
 			cumOf(w.all, "net/http.(*conn).serve"))
 		r.p("(`confighttp` and `otelhttp`, which the `otlp` receiver has too) %.0f%%, of which the receiver's own handler",
 			cumOf(w.all, "confighttp.(*clientInfoHandler).ServeHTTP"))
-		r.p("%.0f%%: decoding %.0f%% (the scan %.0f%%), the signature %.0f%%, the hand-off %.0f%%. In the `otlp` run its chain",
+		r.p("%.0f%%: building the records %.0f%%, the scan before it %.0f%%, the signature %.0f%%, the hand-off %.0f%%. In the `otlp` run its chain",
 			cumOf(w.all, "fliptaudit.(*webhookHandler).ServeHTTP"), cumOf(w.all, "fliptaudit.decodeWebhookBody"),
 			cumOf(w.all, "auditevent.Limits.Check"), cumOf(w.all, "fliptaudit.validSignature")+cumOf(w.all, "fliptaudit.(*signer).valid"),
 			cumOf(w.all, "fliptaudit.handOff"))
