@@ -5,7 +5,7 @@ GO       ?= go
 BIN      := bin/otelcol-flipt
 BUILDER  := $(GO) tool -modfile=tools/go.mod builder
 
-.PHONY: run build test lint generate validate bench rules-test
+.PHONY: run build test lint generate validate bench bench-report rules-test
 
 ## run: build the collector and run it on its embedded default pipeline
 run: build
@@ -48,6 +48,10 @@ generate:
 ## bench: the component benchmarks beside their contrib counterparts (see BENCHMARKS.md)
 bench:
 	cd bench && $(GO) test -run '^$$' -bench . -benchmem ./...
+
+## bench-report: rerun every comparison of BENCHMARKS.md in one bounded run (under 10 minutes) and rewrite it
+bench-report:
+	cd bench && $(GO) run ./report -out ../BENCHMARKS.md
 
 # image, packages, dist and their checks (check-image, check-packages,
 # check-dist, check-release): packaging/release.mk

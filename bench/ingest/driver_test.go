@@ -18,10 +18,15 @@ type request struct {
 	headers          map[string]string
 }
 
-// drive sends b.N copies of req over `conns` keep-alive connections and
-// reports requests/s and latency percentiles. Every answer must be 200.
-func drive(b *testing.B, req request, conns int) {
+// drive sends b.N requests, cycling through reqs, over `conns` keep-alive
+// connections and reports requests/s and latency percentiles. Every answer
+// must be 200.
+func drive(b *testing.B, reqs []request, conns int) {
 	b.Helper()
+	size := 0
+	for _, r := range reqs {
+		size += len(r.body)
+	}
 	transport := &http.Transport{MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
@@ -29,7 +34,7 @@ func drive(b *testing.B, req request, conns int) {
 	var next atomic.Int64
 	var failed atomic.Int64
 	var wg sync.WaitGroup
-	b.SetBytes(int64(len(req.body)))
+	b.SetBytes(int64(size / len(reqs)))
 	b.ResetTimer()
 	start := time.Now()
 	for range conns {
@@ -41,6 +46,7 @@ func drive(b *testing.B, req request, conns int) {
 				if i >= b.N {
 					return
 				}
+				req := reqs[i%len(reqs)]
 				hr, _ := http.NewRequest(http.MethodPost, req.url, bytes.NewReader(req.body))
 				hr.Header.Set("Content-Type", req.contentType)
 				for k, v := range req.headers {

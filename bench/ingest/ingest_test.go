@@ -1,8 +1,10 @@
 // Package ingest compares webhook ingest of the flipt_audit receiver with
-// the collector's own otlp receiver taking the same events as one-record
-// OTLP/HTTP JSON log requests, and with a bare net/http handler that reads
-// and discards the body (the ceiling). All three run in one process over
-// loopback with keep-alive, into a no-op consumer.
+// the collector's own otlp receiver taking the same events as OTLP/HTTP JSON
+// log requests, and with a bare net/http handler that reads and discards the
+// body (the ceiling). All three run in one process over loopback with
+// keep-alive, into a no-op consumer. Two drivers: 8 connections repeating
+// one event (BenchmarkIngest), and 2 connections replaying the 51 bodies a
+// real Flipt sent (BenchmarkIngestCaptures).
 package ingest
 
 import (
@@ -25,53 +27,111 @@ import (
 	"github.com/otelcol-flipt/otelcol-flipt/internal/auditevent"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/loadgen"
 )
 
-const conns = 8
+const (
+	conns        = 8 // the project's driver
+	captureConns = 2 // the captures' driver
+)
 
 func BenchmarkIngest(b *testing.B) {
 	ev := fliptcapture.WebhookRequests(b, false)[3] // the flag with "Tom & Jerry <beta>"
-
 	b.Run("bare_net_http", func(b *testing.B) {
-		addr := e2etest.FreeAddr(b)
-		l, err := net.Listen("tcp", addr)
-		if err != nil {
-			b.Fatal(err)
-		}
-		srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			_, _ = io.Copy(io.Discard, r.Body)
-		})}
-		go func() { _ = srv.Serve(l) }()
-		defer srv.Close()
-		drive(b, request{url: "http://" + addr + "/flipt/audit", contentType: "application/json", body: ev.Body}, conns)
+		url := startBare(b)
+		drive(b, []request{{url: url, contentType: "application/json", body: ev.Body}}, conns)
 	})
-
 	b.Run("otlp_receiver_logs_json", func(b *testing.B) {
-		f := otlpreceiver.NewFactory()
-		cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
-		addr := e2etest.FreeAddr(b)
-		cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
-		cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = addr
-		r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
-			b.Fatal(err)
-		}
-		defer func() { _ = r.Shutdown(context.Background()) }()
-
-		ld := plog.NewLogs()
-		lr := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
-		if err := auditevent.DecodeRecord(ev.Body, lr, auditevent.SourceWebhook, 0); err != nil {
-			b.Fatal(err)
-		}
-		body, err := plogotlp.NewExportRequestFromLogs(ld).MarshalJSON()
-		if err != nil {
-			b.Fatal(err)
-		}
-		drive(b, request{url: "http://" + addr + "/v1/logs", contentType: "application/json", body: body}, conns)
+		url := startOTLP(b)
+		drive(b, []request{{url: url, contentType: "application/json", body: otlpJSON(b, ev.Body)}}, conns)
 	})
+	b.Run("flipt_audit_webhook_signed", func(b *testing.B) {
+		url := startWebhook(b, fliptcapture.Secret)
+		drive(b, []request{{url: url, contentType: "application/json", body: ev.Body,
+			headers: map[string]string{loadgen.SignatureHeader: ev.Header(loadgen.SignatureHeader)}}}, conns)
+	})
+}
 
-	benchWebhook(b, ev.Body, ev.Header("X-Flipt-Webhook-Signature"))
+// BenchmarkIngestCaptures replays the 51 captured webhook bodies in order,
+// each with the signature Flipt sent, from 2 client goroutines; the otlp
+// receiver gets each as the one-record OTLP/HTTP JSON logs request
+// flipt_audit would make of it.
+func BenchmarkIngestCaptures(b *testing.B) {
+	caps := fliptcapture.WebhookRequests(b, false)
+	b.Run("bare_net_http", func(b *testing.B) {
+		url := startBare(b)
+		reqs := make([]request, len(caps))
+		for i, c := range caps {
+			reqs[i] = request{url: url, contentType: "application/json", body: c.Body}
+		}
+		drive(b, reqs, captureConns)
+	})
+	b.Run("otlp_receiver_logs_json", func(b *testing.B) {
+		url := startOTLP(b)
+		reqs := make([]request, len(caps))
+		for i, c := range caps {
+			reqs[i] = request{url: url, contentType: "application/json", body: otlpJSON(b, c.Body)}
+		}
+		drive(b, reqs, captureConns)
+	})
+	b.Run("flipt_audit_webhook_signed", func(b *testing.B) {
+		url := startWebhook(b, fliptcapture.Secret)
+		reqs := make([]request, len(caps))
+		for i, c := range caps {
+			reqs[i] = request{url: url, contentType: "application/json", body: c.Body,
+				headers: map[string]string{loadgen.SignatureHeader: c.Header(loadgen.SignatureHeader)}}
+		}
+		drive(b, reqs, captureConns)
+	})
+}
+
+// startBare runs a handler that reads and discards the body.
+func startBare(b *testing.B) string {
+	addr := e2etest.FreeAddr(b)
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := &http.Server{ReadHeaderTimeout: 5 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+	})}
+	go func() { _ = srv.Serve(l) }()
+	b.Cleanup(func() { _ = srv.Close() })
+	return "http://" + addr + "/flipt/audit"
+}
+
+// startOTLP runs the core otlp receiver (HTTP only) into a no-op consumer
+// and returns its logs URL.
+func startOTLP(b *testing.B) string {
+	f := otlpreceiver.NewFactory()
+	cfg := f.CreateDefaultConfig().(*otlpreceiver.Config)
+	addr := e2etest.FreeAddr(b)
+	cfg.Protocols.GRPC = configoptional.None[configgrpc.ServerConfig]()
+	cfg.Protocols.HTTP.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = addr
+	r, err := f.CreateLogs(context.Background(), receivertest.NewNopSettings(f.Type()), cfg, consumertest.NewNop())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := r.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = r.Shutdown(context.Background()) })
+	return "http://" + addr + "/v1/logs"
+}
+
+// otlpJSON turns webhook bodies (one event each, or NDJSON) into one
+// OTLP/HTTP JSON logs request holding the records flipt_audit makes of them.
+func otlpJSON(b *testing.B, bodies ...[]byte) []byte {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, body := range bodies {
+		if _, err := auditevent.DecodeRecords(body, records.AppendEmpty, auditevent.SourceWebhook, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out, err := plogotlp.NewExportRequestFromLogs(ld).MarshalJSON()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return out
 }

@@ -33,20 +33,21 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
-	// wide is the scan's member count of each wide object, in the order
-	// they are widened; next is the next to take.
-	wide []int32
-	next int
+	// sizes is the scan's member count of each object with two members
+	// or more, in the order their second member is reached; next is the
+	// next to take.
+	sizes []int32
+	next  int
 }
 
-// wideSize returns the member count of the object being widened, or a
-// guess if the scan did not see it.
-func (d *decoder) wideSize() int {
-	if d.next < len(d.wide) {
+// size returns the member count of the object whose second member is
+// being read, or 0 if the scan did not see it.
+func (d *decoder) size() int {
+	if d.next < len(d.sizes) {
 		d.next++
-		return int(d.wide[d.next-1])
+		return int(d.sizes[d.next-1])
 	}
-	return 2 * narrowMembers
+	return 0
 }
 
 func (d *decoder) fail(format string, args ...any) error {
@@ -144,7 +145,7 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 	}
 	d.pos++ // '{'
 	var held []member
-	w := wideMap{dst: dst, size: d.wideSize}
+	w := wideMap{dst: dst}
 	for first := true; ; first = false {
 		d.skipSpace()
 		if d.pos >= len(d.data) {
@@ -185,10 +186,17 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		if n := len(held) + w.n; n >= d.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: d.lim.MaxMembers, Offset: d.pos}
 		}
-		if d.sortKeys {
-			if len(held) == narrowMembers {
-				held = slices.Grow(held, d.wideSize()-len(held))
+		if len(held)+w.n == 1 {
+			// Sized once: Flipt's objects have a handful of members,
+			// each growth of which would be a copy.
+			w.size = d.size()
+			if d.sortKeys {
+				held = slices.Grow(held, max(w.size-len(held), 0))
+			} else {
+				dst.EnsureCapacity(min(w.size, narrowMembers))
 			}
+		}
+		if d.sortKeys {
 			v := pcommon.NewValueEmpty()
 			if err := d.value(v, depth); err != nil {
 				return err
@@ -325,6 +333,9 @@ func (d *decoder) str() (string, error) {
 		if c == '"' {
 			s := d.data[start:d.pos]
 			d.pos++
+			if v, ok := interned(s); ok {
+				return v, nil
+			}
 			if !utf8.Valid(s) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}

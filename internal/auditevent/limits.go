@@ -95,7 +95,7 @@ func (l Limits) DecodeRecord(data []byte, lr plog.LogRecord, source string, obse
 	if err := s.oneRecord(); err != nil {
 		return err
 	}
-	d := decoder{data: data, lim: l, wide: s.wide}
+	d := decoder{data: data, lim: l, sizes: s.sizes}
 	return d.oneRecord(lr, source, observed)
 }
 
@@ -107,16 +107,16 @@ func (l Limits) DecodeRecords(data []byte, newRecord func() plog.LogRecord, sour
 	if n, err := s.allRecords(); err != nil {
 		return n, err
 	}
-	d := decoder{data: data, lim: l, wide: s.wide}
+	d := decoder{data: data, lim: l, sizes: s.sizes}
 	return d.allRecords(newRecord, source, observed)
 }
 
 // Checked is a body that passed Check: within the limits, well-formed, and
 // each event's top-level fields those of an event.
 type Checked struct {
-	data []byte
-	lim  Limits
-	wide []int32
+	data  []byte
+	lim   Limits
+	sizes []int32
 	// Elements is how many JSON values the body holds, what building it
 	// costs (about 90 bytes each) beside its strings.
 	Elements int
@@ -130,13 +130,13 @@ func (l Limits) Check(data []byte) (Checked, error) {
 	if _, err := s.allRecords(); err != nil {
 		return Checked{}, err
 	}
-	return Checked{data: data, lim: l, wide: s.wide, Elements: s.elements}, nil
+	return Checked{data: data, lim: l, sizes: s.sizes, Elements: s.elements}, nil
 }
 
 // DecodeRecords builds the records of a checked body, as the package's
 // DecodeRecords.
 func (c Checked) DecodeRecords(newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
-	d := decoder{data: c.data, lim: c.lim, wide: c.wide}
+	d := decoder{data: c.data, lim: c.lim, sizes: c.sizes}
 	return d.allRecords(newRecord, source, observed)
 }
 

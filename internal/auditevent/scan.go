@@ -19,10 +19,11 @@ import (
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
-	// wide holds the member count of every object with more than
-	// narrowMembers, in the order the decoder widens them, so that it
-	// sizes each at once instead of growing it.
-	wide []int32
+	// sizes holds the member count of every object with two members or
+	// more, in the order the decoder reaches their second member, so that
+	// it sizes each at once instead of growing it (and knows a wide
+	// object's size when it widens).
+	sizes []int32
 }
 
 func newScanner(data []byte, lim Limits) *scanner {
@@ -82,7 +83,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 		return s.tooDeep()
 	}
 	s.pos++ // '{'
-	wide := -1
+	sized := -1
 	for n := 0; ; n++ {
 		s.skipSpace()
 		if s.pos >= len(s.data) {
@@ -99,8 +100,8 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 				s.skipSpace()
 			case '}':
 				s.pos++
-				if wide >= 0 {
-					s.wide[wide] = int32(n)
+				if sized >= 0 {
+					s.sizes[sized] = int32(n)
 				}
 				return nil
 			default:
@@ -122,11 +123,12 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 		if n >= s.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: s.lim.MaxMembers, Offset: s.pos}
 		}
-		if n == narrowMembers {
-			// Where the decoder widens this object: before its value,
-			// which may hold wide objects of its own.
-			wide = len(s.wide)
-			s.wide = append(s.wide, 0)
+		if n == 1 {
+			// Where the decoder sizes this object: at its second member,
+			// before its value, which may hold objects of its own. A
+			// single-member object needs no entry.
+			sized = len(s.sizes)
+			s.sizes = append(s.sizes, 0)
 		}
 		if member == nil {
 			err = s.value(depth)

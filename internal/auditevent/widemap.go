@@ -16,7 +16,7 @@ type wideMap struct {
 	n    int
 	keys map[string]struct{} // nil while narrow
 	mb   xpdata.MapBuilder
-	size func() int // the object's member count, asked once it widens
+	size int // the object's member count from the scan, 0 if unknown
 }
 
 // put adds an empty member under key and returns it, or false if key is
@@ -32,8 +32,8 @@ func (w *wideMap) put(key string) (pcommon.Value, bool) {
 	}
 	if w.keys == nil {
 		n := 2 * narrowMembers
-		if w.size != nil {
-			n = max(w.size(), narrowMembers+1)
+		if w.size > 0 {
+			n = max(w.size, narrowMembers+1)
 		}
 		w.keys = make(map[string]struct{}, n)
 		w.mb.EnsureCapacity(n)
