@@ -3,23 +3,51 @@ package e2etest
 import (
 	"bytes"
 	"io"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
 
-// FreePort returns a loopback port that was free a moment ago.
+// Ports are handed out below Linux's ephemeral range (32768-60999 by
+// default), which the kernel uses for outgoing connections and for port 0:
+// a port taken from there could be given to a client connection, or to
+// another listener, between this check and the collector binding it.
+const (
+	portBase  = 20000
+	portRange = 12000
+)
+
+var (
+	portMu sync.Mutex
+	handed = map[int]bool{} // ports this process gave out already
+)
+
+// FreePort returns a loopback port that was free a moment ago and that
+// this process has not handed out before.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	portMu.Lock()
+	defer portMu.Unlock()
+	for range 1000 {
+		p := portBase + rand.IntN(portRange)
+		if handed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(p))
+		if err != nil {
+			continue
+		}
+		l.Close()
+		handed[p] = true
+		return p
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Fatal("no free loopback port below the ephemeral range")
+	return 0
 }
 
 // FreeAddr returns "127.0.0.1:PORT" for a free loopback port.
