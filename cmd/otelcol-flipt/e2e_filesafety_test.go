@@ -5,7 +5,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -73,14 +72,6 @@ func (r fileSafetyRun) post(t *testing.T, from, to int) {
 	}
 }
 
-func stopCollector(t *testing.T, col *e2etest.Collector) {
-	t.Helper()
-	col.Signal(syscall.SIGTERM)
-	if err := col.Wait(30 * time.Second); err != nil {
-		t.Fatalf("exit after SIGTERM: %v", err)
-	}
-}
-
 // verifyTool builds auditfile-verify once per test.
 func verifyTool(t *testing.T) func(path string) (string, int) {
 	bin := filepath.Join(t.TempDir(), "auditfile-verify")
@@ -144,7 +135,7 @@ func TestE2EAuditFileRefusesLinksAndSecondWriter(t *testing.T) {
 		t.Fatalf("the second collector's error does not say the file is locked:\n%s", b.Output())
 	}
 	first.post(t, 5, 10)
-	stopCollector(t, a)
+	stopAuditFileCollector(t, a)
 	if n := strings.Count(e2etest.ReadFile(t, audit), "\n"); n != 10 {
 		t.Fatalf("the first collector's file holds %d lines, want 10", n)
 	}
@@ -174,7 +165,7 @@ func TestE2EAuditChainAcrossRotationAndTampering(t *testing.T) {
 	move(audit+".1", audit+".2")
 	move(audit, audit+".1")
 	r.post(t, 30, 45)
-	stopCollector(t, col)
+	stopAuditFileCollector(t, col)
 	if out, code := verify(audit); code != 0 || strings.Contains(out, "FAIL") {
 		t.Fatalf("auditfile-verify after two logrotate moves: exit %d\n%s", code, out)
 	}
@@ -199,7 +190,7 @@ func TestE2EAuditChainAcrossRotationAndTampering(t *testing.T) {
 	f.Close()
 	col = r.start(t)
 	r.post(t, 45, 51)
-	stopCollector(t, col)
+	stopAuditFileCollector(t, col)
 	out, code := verify(audit)
 	if code != 1 || !strings.Contains(out, "FAIL") {
 		t.Fatalf("auditfile-verify after forged lines: want exit 1 with a FAIL, got %d\n%s", code, out)

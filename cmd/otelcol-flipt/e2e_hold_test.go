@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"io"
 	"net/http"
-	"regexp"
-	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -45,12 +43,7 @@ func postHeld(url string, body []byte) <-chan holdAnswer {
 // collector's own metrics.
 func writeErrors(t *testing.T, telemetryPort string) int {
 	body := e2etest.Get(t, "http://127.0.0.1:"+telemetryPort+"/metrics").Body
-	m := regexp.MustCompile(`(?m)^otelcol_audit_file_write_errors(?:_total)?(?:{.*})? (\d+)$`).FindStringSubmatch(body)
-	if m == nil {
-		return 0
-	}
-	n, _ := strconv.Atoi(m[1])
-	return n
+	return max(0, relMetricValue(body, `otelcol_audit_file_write_errors(?:_total)?(?:{.*})?`))
 }
 
 // On the default pipeline (the exporter retries a failed write for minutes),
