@@ -4,8 +4,11 @@
 GO       ?= go
 BIN      := bin/otelcol-flipt
 BUILDER  := $(GO) tool -modfile=tools/go.mod builder
+MDATAGEN := $(GO) tool -modfile=$(CURDIR)/tools/go.mod mdatagen
+# components whose metadata.yaml mdatagen turns into code and documentation.md
+COMPONENTS := receiver/fliptaudit processor/cachemetrics connector/evaluationmetrics exporter/auditfile extension/fliptencodingextension
 
-.PHONY: run build test lint generate validate bench bench-report rules-test
+.PHONY: run build test lint generate generated-check mdatagen validate bench bench-report rules-test
 
 ## run: build the collector and run it on its embedded default pipeline
 run: build
@@ -20,7 +23,7 @@ test: lint validate rules-test
 	$(E2E_ENV) $(GO) test -race -count=1 ./...
 
 ## lint: formatting and vet (the generated cmd/otelcol-flipt files are left as the builder writes them)
-lint:
+lint: generated-check
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v -x -e cmd/otelcol-flipt/main.go -e cmd/otelcol-flipt/main_others.go -e cmd/otelcol-flipt/main_windows.go -e cmd/otelcol-flipt/components.go)); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
@@ -42,8 +45,19 @@ rules-test:
 	cd dashboards/prometheus && promtool check config prometheus.yml && promtool test rules otelcol-flipt.rules.test.yml
 
 ## generate: regenerate cmd/otelcol-flipt from builder-config.yaml, and mdatagen code
-generate:
+generate: mdatagen
 	$(BUILDER) --config builder-config.yaml --skip-get-modules --skip-compilation
+
+mdatagen:
+	@for d in $(COMPONENTS); do (cd $$d && $(MDATAGEN) metadata.yaml) || exit 1; done
+
+## generated-check: mdatagen's code and documentation.md match each metadata.yaml (regenerates, and fails if anything changed)
+generated-check:
+	@t=$$(mktemp -d); find $(COMPONENTS) -type f | sort | xargs sha256sum >$$t/before; \
+	$(MAKE) --no-print-directory mdatagen || exit 1; \
+	find $(COMPONENTS) -type f | sort | xargs sha256sum >$$t/after; \
+	if ! cmp -s $$t/before $$t/after; then echo "generated code was stale: mdatagen rewrote these; review and commit them:"; \
+	  diff $$t/before $$t/after | sed -n 's/^> [0-9a-f]*  /  /p'; rm -r $$t; exit 1; fi; rm -r $$t
 
 ## bench: the component benchmarks beside their contrib counterparts (see BENCHMARKS.md)
 bench:

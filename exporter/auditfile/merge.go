@@ -2,7 +2,6 @@ package auditfile
 
 import (
 	"context"
-	"crypto/sha256"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -47,6 +46,10 @@ func newMerger(cfg MergeConfig, tel *metadata.TelemetryBuilder) *merger {
 	return m
 }
 
+// keys hashes lines into merge keys. One per process: keys are compared
+// only within the process that made them.
+var keys = merge.NewHasher()
+
 // keyOf is the merge key of an audit event whose line in format is line.
 // It runs in the caller's goroutine, so hashing is not serialized.
 func (b *batch) keyOf(body pcommon.Map, line []byte, format auditevent.Format) merge.Key {
@@ -57,7 +60,7 @@ func (b *batch) keyOf(body pcommon.Map, line []byte, format auditevent.Format) m
 		b.scratch = auditevent.Append(b.scratch[:0], body, auditevent.FormatJSON)
 		canonical = b.scratch
 	}
-	return sha256.Sum256(canonical)
+	return keys.Key(canonical)
 }
 
 // begin starts a group.

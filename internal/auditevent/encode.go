@@ -166,13 +166,70 @@ func appendFloat(dst []byte, f float64) []byte {
 
 const hexDigits = "0123456789abcdef"
 
+// Bit masks over the bytes of a 64-bit word.
+const (
+	lowBits  = 0x0101010101010101
+	highBits = 0x8080808080808080
+)
+
+// plainJSON and plainHTML tell the ASCII bytes written as they are, without
+// and with HTML escaping.
+var plainJSON, plainHTML = plainTables()
+
+func plainTables() (j, h [utf8.RuneSelf]bool) {
+	for b := range utf8.RuneSelf {
+		j[b] = b >= 0x20 && b != '"' && b != '\\'
+		h[b] = j[b] && b != '<' && b != '>' && b != '&'
+	}
+	return j, h
+}
+
+// plainWord reports whether none of the 8 bytes of w needs escaping or is
+// outside ASCII, testing all of them at once. A false answer only sends
+// the bytes through the byte-by-byte path.
+func plainWord(w string, escapeHTML bool) bool {
+	x := uint64(w[0]) | uint64(w[1])<<8 | uint64(w[2])<<16 | uint64(w[3])<<24 |
+		uint64(w[4])<<32 | uint64(w[5])<<40 | uint64(w[6])<<48 | uint64(w[7])<<56
+	bad := x & highBits                       // not ASCII
+	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
+	bad |= hasByte(x, '"') | hasByte(x, '\\')
+	if escapeHTML {
+		bad |= hasByte(x, '<') | hasByte(x, '>') | hasByte(x, '&')
+	}
+	return bad == 0
+}
+
+// hasByte is non-zero when some byte of x equals c.
+func hasByte(x uint64, c byte) uint64 {
+	v := x ^ (lowBits * uint64(c))
+	return (v - lowBits) &^ v & highBits
+}
+
 // appendString writes s quoted with encoding/json's escaping rules.
 func appendString(dst []byte, s string, escapeHTML bool) []byte {
 	dst = append(dst, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	// Most of an audit event is plain ASCII: it is skipped 8 bytes at a
+	// time, at the start and after each byte that needed care, up to the
+	// first word that is not plain; from there on byte by byte, so text
+	// dense with escapes does not test each byte twice.
+	plain := &plainJSON
+	if escapeHTML {
+		plain = &plainHTML
+	}
+	i, words := 0, true
+	for i < len(s) {
+		if words {
+			for i+8 <= len(s) && plainWord(s[i:i+8], escapeHTML) {
+				i += 8
+			}
+			words = false
+			if i == len(s) {
+				break
+			}
+		}
 		if b := s[i]; b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && (!escapeHTML || (b != '<' && b != '>' && b != '&')) {
+			if plain[b] {
 				i++
 				continue
 			}
@@ -194,7 +251,7 @@ func appendString(dst []byte, s string, escapeHTML bool) []byte {
 				dst = append(dst, '\\', 'u', '0', '0', hexDigits[b>>4], hexDigits[b&0xF])
 			}
 			i++
-			start = i
+			start, words = i, true
 			continue
 		}
 		r, size := utf8.DecodeRuneInString(s[i:])
@@ -202,17 +259,17 @@ func appendString(dst []byte, s string, escapeHTML bool) []byte {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, `\ufffd`...)
 			i += size
-			start = i
+			start, words = i, true
 			continue
 		}
 		if r == '\u2028' || r == '\u2029' {
 			dst = append(dst, s[start:i]...)
 			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
 			i += size
-			start = i
+			start, words = i, true
 			continue
 		}
-		i += size
+		i, words = i+size, true
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')

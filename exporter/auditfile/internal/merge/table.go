@@ -10,17 +10,11 @@
 // a source twice, is written twice.
 package merge
 
-import (
-	"crypto/sha256"
-	"time"
-)
+import "time"
 
 // Sources is the number of sources the table tells apart; a source is an
 // index below it.
 const Sources = 3
-
-// Key identifies an event: the SHA-256 of its canonical encoding.
-type Key [sha256.Size]byte
 
 type counts [Sources]uint32
 

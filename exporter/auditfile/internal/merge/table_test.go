@@ -17,10 +17,12 @@ const (
 	trace   = 2
 )
 
+var testHasher = NewHasher()
+
 func key(i int) Key {
 	var b [8]byte
 	binary.BigEndian.PutUint64(b[:], uint64(i))
-	return sha256.Sum256(b[:])
+	return testHasher.Key(b[:])
 }
 
 type clock struct{ t time.Time }
@@ -114,4 +116,48 @@ func BenchmarkEntryMemory(b *testing.B) {
 		b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/n, "B/entry")
 		runtime.KeepAlive(tb)
 	}
+}
+
+func TestKeySameBytesSameKey(t *testing.T) {
+	h := NewHasher()
+	a := []byte(`{"version":"0.2","type":"flag","action":"created"}`)
+	assert.Equal(t, h.Key(a), h.Key(append([]byte(nil), a...)))
+	assert.NotEqual(t, h.Key(a), h.Key(a[:len(a)-1]))
+	// Another hasher (another process) has other seeds.
+	assert.NotEqual(t, h.Key(a), NewHasher().Key(a))
+}
+
+func TestKeysDoNotCollide(t *testing.T) {
+	h := NewHasher()
+	seen := make(map[Key]int, 1<<16)
+	var b [8]byte
+	for i := range 1 << 16 {
+		binary.BigEndian.PutUint64(b[:], uint64(i))
+		k := h.Key(b[:])
+		prev, dup := seen[k]
+		require.False(t, dup, "inputs %d and %d share a key", prev, i)
+		seen[k] = i
+	}
+}
+
+// BenchmarkKey compares the key's hash with SHA-256 of the same line, the
+// key this package used before, on a line the size of a Flipt flag event.
+func BenchmarkKey(b *testing.B) {
+	line := make([]byte, 330)
+	for i := range line {
+		line[i] = byte('a' + i%26)
+	}
+	b.Run("maphash128", func(b *testing.B) {
+		h := NewHasher()
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			_ = h.Key(line)
+		}
+	})
+	b.Run("sha256", func(b *testing.B) {
+		b.SetBytes(int64(len(line)))
+		for b.Loop() {
+			_ = sha256.Sum256(line)
+		}
+	})
 }
