@@ -1,11 +1,15 @@
 package fliptaudit
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/semaphore"
 )
 
 // treeBytesPerElement is what one JSON value costs once built into pdata
@@ -19,33 +23,75 @@ const treeBytesPerElement = 96
 // doubles.
 const readChunk = 64 << 10
 
+// maxWaitersPerSlot bounds the requests waiting for a slot: each holds
+// only its connection, its parsed head and a parked goroutine (a few KB;
+// its body is not read), so four per slot let a burst of four times
+// max_concurrent_requests senders through at a small, bounded cost.
+const maxWaitersPerSlot = 4
+
 // errOverBudget refuses a request whose body, or the tree built from it,
 // does not fit in what max_in_flight_bytes leaves.
 var errOverBudget = errors.New("over max_in_flight_bytes")
 
 // admission bounds the webhook's work in progress before any of it is
 // done: how many requests run at once, and how many bytes their bodies
-// and the records decoded from them hold. What does not fit is refused
-// 503 + Retry-After, which Flipt retries, before its body is read.
+// and the records decoded from them hold. A request beyond
+// max_concurrent_requests waits its turn for up to admission_wait; what
+// does not fit is refused 503 + Retry-After, which Flipt retries, before
+// its body is read.
 type admission struct {
 	maxRequests int64
 	maxBytes    int64
-	requests    atomic.Int64
-	bytes       atomic.Int64
+	// wait is how long a request waits for a slot (admission_wait).
+	wait time.Duration
+	// slots holds the requests in progress; its waiters are served in
+	// arrival order.
+	slots    *semaphore.Weighted
+	requests atomic.Int64 // in progress
+	waiting  atomic.Int64 // waiting for a slot, at most maxWaitersPerSlot per slot
+	bytes    atomic.Int64
 	// changed reports a change of the bytes in flight, to telemetry.
 	changed func(delta int64)
 }
 
-// enter takes a request slot, or returns false when all are taken.
-func (a *admission) enter() bool {
-	if a.requests.Add(1) > a.maxRequests {
-		a.requests.Add(-1)
+func newAdmission(maxRequests, maxBytes int64, wait time.Duration) *admission {
+	return &admission{
+		maxRequests: maxRequests, maxBytes: maxBytes, wait: wait,
+		slots:   semaphore.NewWeighted(maxRequests),
+		changed: func(int64) {},
+	}
+}
+
+// enter takes a request slot, waiting for one while all are taken, up to
+// the admission wait and while ctx lasts. It returns false when it got
+// none. At most maxWaitersPerSlot × max_concurrent_requests wait at once;
+// one more is refused at once.
+func (a *admission) enter(ctx context.Context) bool {
+	if a.slots.TryAcquire(1) {
+		a.requests.Add(1)
+		return true
+	}
+	if a.wait <= 0 {
 		return false
 	}
+	if a.waiting.Add(1) > maxWaitersPerSlot*a.maxRequests {
+		a.waiting.Add(-1)
+		return false
+	}
+	defer a.waiting.Add(-1)
+	ctx, cancel := context.WithTimeout(ctx, a.wait)
+	defer cancel()
+	if a.slots.Acquire(ctx, 1) != nil {
+		return false
+	}
+	a.requests.Add(1)
 	return true
 }
 
-func (a *admission) leave() { a.requests.Add(-1) }
+func (a *admission) leave() {
+	a.requests.Add(-1)
+	a.slots.Release(1)
+}
 
 // reserve takes n bytes of the budget, or none if they do not fit.
 func (a *admission) reserve(n int64) bool {

@@ -22,11 +22,18 @@ const metricInFlight = "otelcol_flipt_audit_webhook_in_flight_bytes"
 // admissionReceiver starts a signed webhook with a 512 KiB body limit and
 // a 1 MiB in-flight budget.
 func admissionReceiver(t *testing.T, sink *consumertest.LogsSink, requests int) *testReceiver {
+	return admissionReceiverWaiting(t, sink, requests, 0)
+}
+
+// admissionReceiverWaiting is admissionReceiver with admission_wait set to
+// wait (0: refuse at once).
+func admissionReceiverWaiting(t *testing.T, sink *consumertest.LogsSink, requests int, wait time.Duration) *testReceiver {
 	return startReceiver(t, sink, func(w *WebhookConfig) {
 		w.SigningSecret = fliptcapture.Secret
 		w.MaxRequestBodySize = 512 << 10
 		w.MaxInFlightBytes = 1 << 20
 		w.MaxConcurrentRequests = requests
+		w.AdmissionWait = wait
 	})
 }
 
@@ -219,4 +226,73 @@ func TestWebhookMaxElements(t *testing.T) {
 	if n := counter(t, r.tel, metricRefused, "reason", reasonLimit); n != 1 {
 		t.Errorf("requests_refused{reason=limit} = %d", n)
 	}
+}
+
+// A request beyond max_concurrent_requests waits for a slot: when the
+// request in progress ends, the waiting one is served, not refused.
+func TestAdmissionWaitServesTheNextRequest(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	r := admissionReceiverWaiting(t, sink, 1, 15*time.Second)
+	reqs := fliptcapture.WebhookRequests(t, false)
+	body := reqs[0].Body
+	first := rawRequest(t, r.url, len(body), 0, reqs[0].Header(signatureHeader))
+	if _, err := first.Write(body[:10]); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the first request admitted", func() bool { return r.handler.admit.requests.Load() == 1 })
+	second := signedRaw(t, r.url, reqs[1])
+	waitFor(t, "the second request waiting", func() bool { return r.handler.admit.waiting.Load() == 1 })
+	if _, err := first.Write(body[10:]); err != nil {
+		t.Fatal(err)
+	}
+	if resp := answer(t, first); resp.status != http.StatusOK {
+		t.Fatalf("first: %d %q", resp.status, resp.body)
+	}
+	if resp := answer(t, second); resp.status != http.StatusOK {
+		t.Fatalf("second, after waiting: %d %q", resp.status, resp.body)
+	}
+	if n := counter(t, r.tel, metricRefused, "reason", reasonBusy); n != 0 {
+		t.Errorf("requests_refused{reason=busy} = %d, want 0", n)
+	}
+	if got := sink.LogRecordCount(); got != 2 {
+		t.Errorf("%d records forwarded, want 2", got)
+	}
+}
+
+// A request that waited admission_wait without a slot is refused 503 +
+// Retry-After, naming both settings; and no more requests wait than
+// maxWaitersPerSlot per slot: one more is refused at once.
+func TestAdmissionWaitEndsAndWaitersAreBounded(t *testing.T) {
+	r := admissionReceiverWaiting(t, new(consumertest.LogsSink), 1, 4*time.Second)
+	rawRequest(t, r.url, 1000, 10, "bad")
+	waitFor(t, "the first request admitted", func() bool { return r.handler.admit.requests.Load() == 1 })
+	var waiters []net.Conn
+	for range maxWaitersPerSlot {
+		waiters = append(waiters, rawRequest(t, r.url, 1000, 0, "bad"))
+	}
+	waitFor(t, "the waiters waiting", func() bool { return r.handler.admit.waiting.Load() == maxWaitersPerSlot })
+	resp := answer(t, rawRequest(t, r.url, 1000, 0, "bad"))
+	if resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" ||
+		!strings.Contains(resp.body, "max_concurrent_requests 1") || !strings.Contains(resp.body, "admission_wait") {
+		t.Fatalf("past the waiters: %d %v %q", resp.status, resp.header, resp.body)
+	}
+	// The waiters themselves are answered when their wait ends.
+	for i, w := range waiters {
+		if resp := answer(t, w); resp.status != http.StatusServiceUnavailable || resp.header.Get("Retry-After") == "" {
+			t.Fatalf("waiter %d after admission_wait: %d %q", i, resp.status, resp.body)
+		}
+	}
+	if n := counter(t, r.tel, metricRefused, "reason", reasonBusy); n != maxWaitersPerSlot+1 {
+		t.Errorf("requests_refused{reason=busy} = %d, want %d", n, maxWaitersPerSlot+1)
+	}
+}
+
+// signedRaw sends a whole captured signed POST on a new connection.
+func signedRaw(t *testing.T, rawURL string, req fliptcapture.WebhookRequest) net.Conn {
+	t.Helper()
+	conn := rawRequest(t, rawURL, len(req.Body), 0, req.Header(signatureHeader))
+	if _, err := conn.Write(req.Body); err != nil {
+		t.Fatal(err)
+	}
+	return conn
 }

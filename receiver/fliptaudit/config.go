@@ -39,6 +39,12 @@ const (
 	// defaultMaxConcurrentRequests bounds the requests in progress. Flipt
 	// sends one event per request, a few at a time.
 	defaultMaxConcurrentRequests = 32
+	// defaultAdmissionWait is how long a request beyond them waits for a
+	// slot: many Flipt replicas sharing one collector each send one event
+	// at a time, and a short wait serves a burst of them instead of
+	// sending each to its retry backoff (1 s, then 2, 4, 8: after five
+	// refusals Flipt drops the event).
+	defaultAdmissionWait = 5 * time.Second
 	// confighttpDefaultMaxBody is the max_request_body_size confighttp
 	// applies when it is not set.
 	confighttpDefaultMaxBody = 20 << 20
@@ -96,6 +102,11 @@ type WebhookConfig struct {
 	// MaxConcurrentRequests bounds the requests in progress on the events
 	// path; one more is answered 503 (Retry-After) before its body is read.
 	MaxConcurrentRequests int `mapstructure:"max_concurrent_requests"`
+	// AdmissionWait is how long a request beyond max_concurrent_requests
+	// waits for one of them to end before it is answered 503
+	// (Retry-After); the wait counts against hold_timeout and ends with it
+	// at the latest. 0 refuses it at once.
+	AdmissionWait time.Duration `mapstructure:"admission_wait"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -130,6 +141,7 @@ func defaultWebhookConfig() WebhookConfig {
 		HoldTimeout:           defaultHoldTimeout,
 		MaxInFlightBytes:      defaultMaxInFlightBytes,
 		MaxConcurrentRequests: defaultMaxConcurrentRequests,
+		AdmissionWait:         defaultAdmissionWait,
 	}
 }
 
@@ -193,6 +205,7 @@ func (c *Config) Validate() error {
 	}{
 		{"read_timeout", w.ReadTimeout}, {"read_header_timeout", w.ReadHeaderTimeout},
 		{"write_timeout", w.WriteTimeout}, {"idle_timeout", w.IdleTimeout},
+		{"admission_wait", w.AdmissionWait},
 	} {
 		if d.v < 0 {
 			errs = append(errs, fmt.Errorf("webhook::%s: must not be negative, got %v", d.field, d.v))

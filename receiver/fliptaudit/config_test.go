@@ -53,8 +53,8 @@ func TestConfigDefaults(t *testing.T) {
 	if cfg.MaxDepth != 10240 || cfg.MaxMembers != 1<<20 || cfg.MaxElements != 1<<22 {
 		t.Errorf("default limits %d/%d/%d", cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements)
 	}
-	if w.MaxInFlightBytes != 64<<20 || w.MaxConcurrentRequests != 32 {
-		t.Errorf("default admission %d bytes, %d requests", w.MaxInFlightBytes, w.MaxConcurrentRequests)
+	if w.MaxInFlightBytes != 64<<20 || w.MaxConcurrentRequests != 32 || w.AdmissionWait != 5*time.Second {
+		t.Errorf("default admission %d bytes, %d requests, wait %v", w.MaxInFlightBytes, w.MaxConcurrentRequests, w.AdmissionWait)
 	}
 	if cfg.File.HasValue() {
 		t.Error("file is on by default")
@@ -75,8 +75,8 @@ func TestConfigFull(t *testing.T) {
 	if cfg.MaxDepth != 128 || cfg.MaxMembers != 5000 || cfg.MaxElements != 100000 {
 		t.Errorf("limits %d/%d/%d", cfg.MaxDepth, cfg.MaxMembers, cfg.MaxElements)
 	}
-	if w.MaxInFlightBytes != 2<<20 || w.MaxConcurrentRequests != 8 {
-		t.Errorf("admission %d bytes, %d requests", w.MaxInFlightBytes, w.MaxConcurrentRequests)
+	if w.MaxInFlightBytes != 2<<20 || w.MaxConcurrentRequests != 8 || w.AdmissionWait != 2*time.Second {
+		t.Errorf("admission %d bytes, %d requests, wait %v", w.MaxInFlightBytes, w.MaxConcurrentRequests, w.AdmissionWait)
 	}
 	f := cfg.File.Get()
 	if f == nil || f.Include[0] != "/var/log/flipt/audit*.log" || f.StartAt != "end" || f.PollInterval != time.Second ||
@@ -119,6 +119,7 @@ func TestConfigInvalid(t *testing.T) {
 		"bad_limits":         {"max_depth", "max_members", "max_elements", "max_line_size"},
 		"bad_admission":      {"webhook::max_in_flight_bytes: 50331648 is less than twice max_request_body_size 33554432", "webhook::max_concurrent_requests"},
 		"no_in_flight_bytes": {"webhook::max_in_flight_bytes: must be positive"},
+		"negative_wait":      {"webhook::admission_wait: must not be negative"},
 	} {
 		_, err := loadConfig(t, name)
 		if err == nil {

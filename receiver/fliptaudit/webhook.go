@@ -80,17 +80,14 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 	if h.hold <= 0 {
 		h.hold, h.grace = defaultHoldTimeout, minAnswerMargin
 	}
-	h.admit = &admission{
-		maxRequests: int64(cfg.MaxConcurrentRequests),
-		maxBytes:    cfg.MaxInFlightBytes,
-		changed:     func(int64) {},
+	maxRequests, maxBytes := int64(cfg.MaxConcurrentRequests), cfg.MaxInFlightBytes
+	if maxRequests <= 0 {
+		maxRequests = defaultMaxConcurrentRequests
 	}
-	if h.admit.maxRequests <= 0 {
-		h.admit.maxRequests = defaultMaxConcurrentRequests
+	if maxBytes <= 0 {
+		maxBytes = defaultMaxInFlightBytes
 	}
-	if h.admit.maxBytes <= 0 {
-		h.admit.maxBytes = defaultMaxInFlightBytes
-	}
+	h.admit = newAdmission(maxRequests, maxBytes, cfg.AdmissionWait)
 	h.maxBody = cfg.MaxRequestBodySize
 	if h.maxBody <= 0 {
 		h.maxBody = confighttpDefaultMaxBody
@@ -156,10 +153,12 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.refuseUnread(w, r, http.StatusUnauthorized, reasonSignature, "missing "+signatureHeader)
 		return
 	}
-	if !h.admit.enter() {
+	// The wait for a slot counts against the hold (ctx).
+	if !h.admit.enter(ctx) {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 		h.refuseUnread(w, r, http.StatusServiceUnavailable, reasonBusy,
-			fmt.Sprintf("busy: max_concurrent_requests %d requests in progress; retry later", h.admit.maxRequests))
+			fmt.Sprintf("busy: max_concurrent_requests %d requests in progress (waited admission_wait %s); retry later",
+				h.admit.maxRequests, h.admit.wait))
 		return
 	}
 	defer h.admit.leave()
