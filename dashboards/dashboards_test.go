@@ -18,6 +18,7 @@ var wantUIDs = map[string]string{
 	"flipt-audit.json":          "otelcol-flipt-audit",
 	"flipt-cache.json":          "otelcol-flipt-cache",
 	"flipt-evaluations.json":    "otelcol-flipt-evaluations",
+	"flipt-evaluations-v2.json": "otelcol-flipt-evaluations-v2",
 	"otelcol-flipt-health.json": "otelcol-flipt-health",
 }
 
@@ -278,5 +279,60 @@ func TestREADMESnippetsAreTheFilesInUse(t *testing.T) {
 		if !strings.Contains(string(readme), "```yaml\n"+string(content)+"```\n") {
 			t.Errorf("README.md has no yaml block equal to %s", name)
 		}
+	}
+}
+
+// Flipt v2 renamed every label (flipt_flag for flag, ...): a v1 name in the
+// v2 dashboard would select nothing on v2's series and show an empty panel.
+func TestV2DashboardUsesV2LabelNames(t *testing.T) {
+	allowed := map[string]bool{
+		"flipt_environment": true, "flipt_namespace": true, "flipt_flag": true, "flipt_match": true,
+		"flipt_reason": true, "flipt_value": true, "flipt_segments": true, "flipt_flag_type": true,
+		"le": true, "evaluation_side": true,
+	}
+	var found bool
+	for _, d := range load(t) {
+		if d.UID != "otelcol-flipt-evaluations-v2" {
+			continue
+		}
+		found = true
+		vars := placeholders(d)
+		check := func(id, expr string) {
+			names, err := LabelNames(Interpolate(expr, intervals, vars))
+			if err != nil {
+				t.Errorf("%s: %v", id, err)
+				return
+			}
+			for _, n := range names {
+				if !allowed[n] {
+					t.Errorf("%s: label %q is not one of Flipt v2's: %s", id, n, expr)
+				}
+			}
+		}
+		for _, q := range d.Queries() {
+			check(q.ID(), q.Expr)
+		}
+		for _, v := range d.Templating.List {
+			if v.Type != "query" {
+				continue
+			}
+			sel, label, err := v.LabelValuesQuery()
+			if err != nil {
+				t.Error(err)
+				continue
+			}
+			check(d.File+" variable "+v.Name, sel)
+			if !allowed[label] {
+				t.Errorf("%s: variable %s lists label %q, not one of Flipt v2's", d.File, v.Name, label)
+			}
+		}
+		for _, want := range []string{"environment", "namespace", "flag"} {
+			if _, ok := vars[want]; !ok {
+				t.Errorf("%s: no %s variable", d.File, want)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("no dashboard with uid otelcol-flipt-evaluations-v2")
 	}
 }

@@ -48,3 +48,34 @@ func Matchers(expr string) ([]*labels.Matcher, error) {
 	}
 	return out, nil
 }
+
+// LabelNames returns the label names an expression matches on or groups
+// by (without the metric name), sorted and without duplicates.
+func LabelNames(expr string) ([]string, error) {
+	e, err := promql.ParseExpr(expr)
+	if err != nil {
+		return nil, err
+	}
+	seen := map[string]bool{}
+	parser.Inspect(e, func(n parser.Node, _ []parser.Node) error {
+		switch n := n.(type) {
+		case *parser.VectorSelector:
+			for _, m := range n.LabelMatchers {
+				if m.Name != model.MetricNameLabel {
+					seen[m.Name] = true
+				}
+			}
+		case *parser.AggregateExpr:
+			for _, l := range n.Grouping {
+				seen[l] = true
+			}
+		}
+		return nil
+	})
+	out := make([]string, 0, len(seen))
+	for n := range seen {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out, nil
+}

@@ -135,30 +135,15 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 		"otelcol-flipt-audit / Time since the last audit event / A": func(v float64) bool { return v >= 0 && v < 300 },
 		"otelcol-flipt-evaluations / Evaluation error ratio / A":    func(v float64) bool { return v == 0 },
 	}
-	var queried, empty int
+	var v1 []dashboards.Dashboard
 	for _, d := range loadDashboards(t) {
-		vars := prom.fillVariables(t, d)
-		for _, q := range d.Queries() {
-			expr := dashboards.Interpolate(q.Expr, grafanaIntervals, vars)
-			res := prom.query(t, expr)
-			queried++
-			if why, listed := dashboardQueriesWithoutData[q.ID()]; listed {
-				empty++
-				if len(res) != 0 {
-					t.Errorf("%s returns data now (listed as empty: %s); drop it from the list\n%s", q.ID(), why, expr)
-				}
-				continue
-			}
-			if len(res) == 0 {
-				t.Errorf("%s: no data\n%s", q.ID(), expr)
-			} else if allNaN(res) {
-				t.Errorf("%s: only NaN\n%s", q.ID(), expr)
-			} else if want, ok := wantValues[q.ID()]; ok && (len(res) != 1 || !want(res[0].float())) {
-				t.Errorf("%s: %v, not the value the captures give\n%s", q.ID(), res, expr)
-			}
-			prom.checkNames(t, q.ID(), q.Expr, vars)
+		if d.UID != v2EvaluationsUID { // fed by Flipt v2: TestE2EDashboardsV2AgainstPrometheus
+			v1 = append(v1, d)
 		}
 	}
+	queried, empty := prom.runDashboards(t, v1, dashboardChecks{
+		withoutData: dashboardQueriesWithoutData, absent: metricsAbsentOnCaptures, values: wantValues,
+	})
 	t.Logf("%d dashboard queries run, %d with data, %d listed as empty on the captures", queried, queried-empty, empty)
 
 	rules, err := dashboards.Rules()
@@ -166,7 +151,7 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rules {
-		prom.checkNames(t, r.Name(), r.Expr, nil)
+		prom.checkNames(t, r.Name(), r.Expr, nil, metricsAbsentOnCaptures)
 		if r.Record != "" {
 			prom.waitFor(t, "recording rule "+r.Record, r.Record)
 		}
@@ -175,11 +160,7 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 	if firing := prom.query(t, `ALERTS{alertname!="FliptWebhookSignatureFailures"}`); len(firing) != 0 {
 		t.Errorf("alerts the captures do not explain: %v", firing)
 	}
-	for name, why := range metricsAbsentOnCaptures {
-		if prom.exists(t, name) {
-			t.Errorf("%s exists now (listed as absent: %s); drop it from the list", name, why)
-		}
-	}
+	prom.checkAbsent(t, metricsAbsentOnCaptures)
 
 	col.Signal(syscall.SIGTERM)
 	if err := col.Wait(30 * time.Second); err != nil {
@@ -571,8 +552,8 @@ func (p *prometheusServer) exists(t *testing.T, name string) bool {
 }
 
 // checkNames fails the test for each metric an expression names that
-// Prometheus does not hold, unless it is listed as absent on the captures.
-func (p *prometheusServer) checkNames(t *testing.T, id, expr string, vars map[string]string) {
+// Prometheus does not hold, unless it is listed in absent.
+func (p *prometheusServer) checkNames(t *testing.T, id, expr string, vars, absent map[string]string) {
 	t.Helper()
 	names, err := dashboards.MetricNames(dashboards.Interpolate(expr, grafanaIntervals, vars))
 	if err != nil {
@@ -580,10 +561,62 @@ func (p *prometheusServer) checkNames(t *testing.T, id, expr string, vars map[st
 		return
 	}
 	for _, n := range names {
-		if _, absent := metricsAbsentOnCaptures[n]; !absent && !p.exists(t, n) && !isRecordedName(n) {
+		if _, listed := absent[n]; !listed && !p.exists(t, n) && !isRecordedName(n) {
 			t.Errorf("%s: metric %s does not exist in Prometheus", id, n)
 		}
 	}
+}
+
+// checkAbsent fails the test for each metric listed as absent that exists,
+// so the list stays true.
+func (p *prometheusServer) checkAbsent(t *testing.T, absent map[string]string) {
+	t.Helper()
+	for name, why := range absent {
+		if p.exists(t, name) {
+			t.Errorf("%s exists now (listed as absent: %s); drop it from the list", name, why)
+		}
+	}
+}
+
+// dashboardChecks says what one source's data lets the dashboards show.
+type dashboardChecks struct {
+	withoutData map[string]string             // query ID → why it cannot have data
+	absent      map[string]string             // metric name → why no series of it exists
+	values      map[string]func(float64) bool // query ID → the value the data fixes
+}
+
+// runDashboards fills each dashboard's variables from Prometheus and runs
+// its every query as Grafana would: each returns data that is not only NaN
+// (and the fixed value where one is given) unless listed as without data,
+// in which case it must return none; every metric named exists unless
+// listed as absent. It returns how many queries ran and how many were
+// listed as without data.
+func (p *prometheusServer) runDashboards(t *testing.T, ds []dashboards.Dashboard, c dashboardChecks) (queried, empty int) {
+	t.Helper()
+	for _, d := range ds {
+		vars := p.fillVariables(t, d)
+		for _, q := range d.Queries() {
+			expr := dashboards.Interpolate(q.Expr, grafanaIntervals, vars)
+			res := p.query(t, expr)
+			queried++
+			if why, listed := c.withoutData[q.ID()]; listed {
+				empty++
+				if len(res) != 0 {
+					t.Errorf("%s returns data now (listed as empty: %s); drop it from the list\n%s", q.ID(), why, expr)
+				}
+				continue
+			}
+			if len(res) == 0 {
+				t.Errorf("%s: no data\n%s", q.ID(), expr)
+			} else if allNaN(res) {
+				t.Errorf("%s: only NaN\n%s", q.ID(), expr)
+			} else if want, ok := c.values[q.ID()]; ok && (len(res) != 1 || !want(res[0].float())) {
+				t.Errorf("%s: %v, not the value the captures give\n%s", q.ID(), res, expr)
+			}
+			p.checkNames(t, q.ID(), q.Expr, vars, c.absent)
+		}
+	}
+	return queried, empty
 }
 
 // isRecordedName: recording rules' outputs (level:metric:operations).
