@@ -120,6 +120,7 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 		for j := range sss.Len() {
 			spans := sss.At(j).Spans()
 			c.stats.spans += int64(spans.Len())
+			c.dedup.prefetch(spans)
 			for k := range spans.Len() {
 				c.examine(spans.At(k), &ref, weight, nanos)
 			}
@@ -134,53 +135,39 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 // examine counts the evaluations one span carries. The first count of a
 // span records it for deduplication; a re-sent span counts nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
-	checked, dup := false, false
-	// once is called before the first count of this span.
-	once := func() bool {
-		if !checked {
-			checked = true
-			dup = !c.dedup.first(span, nanos)
-			if dup {
-				c.stats.skipped[skipDuplicate]++
-			}
-		}
-		return !dup
-	}
-	var e eval
-	w := 0.0
-	spanWeight := func() float64 {
-		if w == 0 {
-			w = c.sampler.spanWeight(span.TraceState().AsRaw(), weight)
-		}
-		return w
-	}
-	name := span.Name()
 	events := span.Events()
+	// One look at the event names says which readers have work.
+	var kinds eventKind
+	for i := range events.Len() {
+		kinds |= kindOf(events.At(i).Name())
+	}
+	sp := spanState{c: c, span: span, service: weight, nanos: nanos}
 	if c.sources.Flipt {
-		v2 := false
-		for i := range events.Len() {
-			ev := events.At(i)
-			if n := ev.Name(); n != v2EventName && n != v2EventNameV213 {
-				continue
-			}
-			v2 = true
-			if !once() {
-				return
-			}
-			e = eval{latencyMs: durationMs(span), weight: spanWeight()}
-			readV2Event(ev.Attributes(), &e)
-			c.count(ref, &e, srcV2)
-		}
-		if !v2 {
-			e = eval{weight: 1}
-			bulk := isBulk(name)
-			if !bulk && readV1Span(span, &e) {
-				if !once() {
+		if kinds&evV2 != 0 {
+			ms := durationMs(span)
+			for i := range events.Len() {
+				ev := events.At(i)
+				if kindOf(ev.Name()) != evV2 {
+					continue
+				}
+				if !sp.first() {
 					return
 				}
-				e.weight = spanWeight()
+				e := eval{latencyMs: ms, weight: sp.weight()}
+				readV2Event(ev.Attributes(), &e)
+				c.count(ref, &e, srcV2)
+			}
+		} else {
+			e := eval{weight: 1}
+			name := span.Name()
+			bulk := isBulk(name)
+			if !bulk && readV1Span(span, &e) {
+				if !sp.first() {
+					return
+				}
+				e.weight = sp.weight()
 				c.count(ref, &e, srcV1)
-			} else if !c.readResponses(span, ref, once, spanWeight) {
+			} else if kinds&evResponse == 0 || !c.readResponses(ref, &sp) {
 				switch {
 				case bulk && !spanFailed(span):
 					c.stats.skipped[skipBulk]++
@@ -190,29 +177,61 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 			}
 		}
 	}
-	if c.sources.OpenFeature {
+	if c.sources.OpenFeature && kinds&evOpenFeature != 0 {
 		for i := range events.Len() {
 			ev := events.At(i)
-			if n := ev.Name(); n != ofEventName && n != ofEventNameOld {
+			if kindOf(ev.Name()) != evOpenFeature {
 				continue
 			}
-			e = eval{weight: 1}
+			e := eval{weight: 1}
 			if !readOpenFeature(ev.Attributes(), nil, c.ofNS, &e) {
 				continue
 			}
-			if !once() {
+			if !sp.first() {
 				return
 			}
-			e.weight = spanWeight()
+			e.weight = sp.weight()
 			c.count(ref, &e, srcOpenFeature)
 		}
 	}
 }
 
+// spanState is what examine learns about one span as it goes: whether it
+// was seen before (asked once, before its first count) and its weight.
+type spanState struct {
+	c       *evalConnector
+	span    ptrace.Span
+	nanos   int64
+	service float64 // the service's configured weight
+	checked bool
+	dup     bool
+	w       float64
+}
+
+// first records the span for deduplication on the first call and reports
+// whether it is new; a duplicate is counted as skipped once.
+func (s *spanState) first() bool {
+	if !s.checked {
+		s.checked = true
+		s.dup = !s.c.dedup.first(s.span, s.nanos)
+		if s.dup {
+			s.c.stats.skipped[skipDuplicate]++
+		}
+	}
+	return !s.dup
+}
+
+func (s *spanState) weight() float64 {
+	if s.w == 0 {
+		s.w = s.c.sampler.spanWeight(s.span.TraceState().AsRaw(), s.service)
+	}
+	return s.w
+}
+
 // readResponses counts the results in the span's evaluation_response events
 // (Flipt v1 with analytics enabled); it reports whether there was any.
-func (c *evalConnector) readResponses(span ptrace.Span, ref *resRef, once func() bool, weight func() float64) bool {
-	events := span.Events()
+func (c *evalConnector) readResponses(ref *resRef, sp *spanState) bool {
+	events := sp.span.Events()
 	found := false
 	for i := range events.Len() {
 		ev := events.At(i)
@@ -230,11 +249,11 @@ func (c *evalConnector) readResponses(span ptrace.Span, ref *resRef, once func()
 			c.stats.skipped[skipBadResponse]++
 			continue
 		}
-		if len(items) == 0 || !once() {
+		if len(items) == 0 || !sp.first() {
 			continue
 		}
 		for j := range items {
-			e := eval{latencyMs: durationMs(span), weight: weight()}
+			e := eval{latencyMs: durationMs(sp.span), weight: sp.weight()}
 			items[j].fill(&e)
 			c.count(ref, &e, srcV1Response)
 		}

@@ -47,6 +47,43 @@ const (
 	ofrepPrefix        = "flipt.ofrep.OFREPService/"
 )
 
+// eventKind is a set of the span event kinds a reader handles.
+type eventKind uint8
+
+const (
+	evV2 eventKind = 1 << iota
+	evResponse
+	evOpenFeature
+)
+
+// kindOf classifies a span event by its name; each name has its own
+// length, so a name is compared at most once.
+func kindOf(name string) eventKind {
+	switch len(name) {
+	case len(v2EventName):
+		if name[:16] == "flipt.flag_evalu" && name[16:] == "ation" { // v2EventName in two loads
+			return evV2
+		}
+	case len(v2EventNameV213):
+		if name[:16] == "flipt_flag_evalu" && name[16:] == "ated" { // v2EventNameV213
+			return evV2
+		}
+	case len(v1ResponseEvent):
+		if name == v1ResponseEvent {
+			return evResponse
+		}
+	case len(ofEventName):
+		if name == ofEventName {
+			return evOpenFeature
+		}
+	case len(ofEventNameOld):
+		if name == ofEventNameOld {
+			return evOpenFeature
+		}
+	}
+	return 0
+}
+
 // isBulk reports spans that evaluate several flags but carry at most the
 // last one's attributes (OFREP EvaluateBulk sets them in a loop).
 func isBulk(name string) bool {
@@ -157,7 +194,9 @@ func readV1Span(span ptrace.Span, e *eval) bool {
 
 // readV2Event fills e from a Flipt v2 flipt.flag_evaluation event, in one
 // pass over its attributes. Each key Flipt writes has its own length, so a
-// key is compared once, only when its length matches.
+// key is compared once, only when its length matches; a key longer than 16
+// bytes is compared in two constant pieces, which compile to loads where
+// one comparison would call memequal.
 func readV2Event(attrs pcommon.Map, e *eval) {
 	e.typ = typeVariant
 	reason := ""
@@ -169,7 +208,7 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 				e.flag = strValue(v)
 			}
 		case len("flipt.type"):
-			if k == "flipt.type" && strValue(v) == "boolean" {
+			if k == "flipt.type" && v.Str() == "boolean" { // only a string renders as boolean
 				e.typ = typeBoolean
 			}
 		case len("flipt.namespace"):
@@ -177,19 +216,19 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 				e.namespace = strValue(v)
 			}
 		case len("flipt.environment"):
-			if k == "flipt.environment" {
+			if k[:16] == "flipt.environmen" && k[16:] == "t" {
 				e.environment = strValue(v)
 			}
 		case len("flipt.result.match"):
-			if k == "flipt.result.match" && v.Type() == pcommon.ValueTypeBool {
+			if k[:16] == "flipt.result.mat" && k[16:] == "ch" && v.Type() == pcommon.ValueTypeBool {
 				hasMatch, match = true, v.Bool()
 			}
 		case len("flipt.result.reason"):
-			if k == "flipt.result.reason" {
+			if k[:16] == "flipt.result.rea" && k[16:] == "son" {
 				reason = strValue(v)
 			}
 		case len("flipt.result.variant"):
-			if k == "flipt.result.variant" {
+			if k[:16] == "flipt.result.var" && k[16:] == "iant" {
 				if v.Type() == pcommon.ValueTypeBool {
 					e.value = boolString(v.Bool())
 				} else {
@@ -197,7 +236,7 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 				}
 			}
 		case len("flipt.result.segments"):
-			if k == "flipt.result.segments" && v.Type() == pcommon.ValueTypeSlice {
+			if k[:16] == "flipt.result.seg" && k[16:] == "ments" && v.Type() == pcommon.ValueTypeSlice {
 				e.segs, e.hasSegs = v.Slice(), true
 			}
 		}
@@ -208,9 +247,14 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 	}
 }
 
+// strValue is v as a string. Str is a single type check, and only a string
+// value has a non-empty Str; any other is rendered as AsString does.
 func strValue(v pcommon.Value) string {
+	if s := v.Str(); s != "" {
+		return s
+	}
 	if v.Type() == pcommon.ValueTypeStr {
-		return v.Str()
+		return ""
 	}
 	return v.AsString()
 }

@@ -2,6 +2,7 @@ package evaluationmetrics // import "github.com/otelcol-flipt/otelcol-flipt/conn
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -259,6 +260,17 @@ func enumReason(r string) string {
 		}
 	}
 	return r
+}
+
+// canonicalReason returns Flipt's enum name r as the constant enumReason
+// returns, or a copy of r when it is none of them.
+func canonicalReason(r string) string {
+	for _, m := range v1Reasons {
+		if m[1] == r {
+			return m[1]
+		}
+	}
+	return strings.Clone(r)
 }
 
 func equalFoldASCII(a, b string) bool {

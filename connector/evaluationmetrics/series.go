@@ -45,18 +45,12 @@ type resourceState struct {
 	series [numMetrics]map[string]*series
 	// combos finds every series of one evaluation outcome with a single
 	// lookup, keyed by all its label values.
-	combos  map[string]*combo
+	combos  comboTable
 	removed bool
 }
 
-// combo is the series one kind of evaluation adds to.
-type combo struct {
-	requests, other, latency *series // other: results, or errors
-	overflow                 bool    // one of them is an overflow series
-}
-
 func newResourceState(key string, attrs [][2]string) *resourceState {
-	st := &resourceState{key: key, attrs: attrs, combos: map[string]*combo{}}
+	st := &resourceState{key: key, attrs: attrs}
 	for m := range numMetrics {
 		st.series[m] = map[string]*series{}
 	}
@@ -185,54 +179,16 @@ func (s *store) labelsOf(set []labelID, e *eval) []label {
 	return out
 }
 
-// comboKey is an injective encoding of every field of e that any label
-// reads (a combo may be finer than the series it points to, never
-// coarser). It reports false for values longer than max_label_length,
-// which take the slow path and are not cached.
-func (s *store) comboKey(e *eval) ([]byte, bool) {
-	buf := append(s.keyBuf[:0], byte(e.typ), byte(e.side))
-	if e.err {
-		buf[0] |= 0x80
-	}
-	for _, f := range [...]string{e.namespace, e.flag, e.environment, e.match, e.reason, e.value} {
-		if len(f) > s.maxLen {
-			return nil, false
-		}
-		buf = append(buf, f...)
-		buf = append(buf, 0xff) // never in UTF-8
-	}
-	if e.hasSegs {
-		for i := range e.segs.Len() {
-			v := e.segs.At(i)
-			if v.Type() != pcommon.ValueTypeStr || len(v.Str()) > s.maxLen {
-				return nil, false
-			}
-			buf = append(buf, v.Str()...)
-			buf = append(buf, 0xfe)
-		}
-	} else {
-		if len(e.segment) > s.maxLen {
-			return nil, false
-		}
-		buf = append(buf, e.segment...)
-	}
-	s.keyBuf = buf
-	return buf, true
-}
-
 // combo finds the series e adds to: one lookup in steady state. Combos are
 // bounded like series; beyond the bound every evaluation takes the slow
 // path (one lookup per metric).
 func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
-	buf, ok := s.comboKey(e)
+	var p probe
+	ok := makeProbe(e, s.maxLen, &p)
 	if ok {
-		if co, found := st.combos[string(buf)]; found {
+		if co := st.combos.find(&p, e); co != nil {
 			return co
 		}
-	}
-	var k string
-	if ok {
-		k = string(buf) // before get() reuses the buffer
 	}
 	co := &combo{requests: s.get(st, mRequests, e, now)}
 	if e.err {
@@ -249,7 +205,8 @@ func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo 
 		}
 	}
 	if ok && s.combos < 2*int(numMetrics)*s.max {
-		st.combos[k] = co
+		co.setKey(e)
+		st.combos.insert(p.h, co)
 		s.combos++
 	}
 	return co
@@ -303,7 +260,7 @@ func (s *store) expire(cutoff pcommon.Timestamp) {
 	}
 	if dropped {
 		for _, st := range s.resources {
-			clear(st.combos)
+			st.combos.reset()
 		}
 		s.combos = 0
 	}
