@@ -81,5 +81,10 @@ func newScanKeys(cfg *Config) scanKeys {
 	return s
 }
 
+// group is the mask of the keys from index lo up to hi.
+func group(lo, hi int) uint64 {
+	return (uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1)
+}
+
 // scanKeyCount is what Validate checks against maxScanKeys.
 func (c *Config) scanKeyCount() int { return len(newScanKeys(c).all) }

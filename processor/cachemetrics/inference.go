@@ -53,6 +53,9 @@ type inferrer struct {
 	wait       int64
 	maxPending int
 	frontier   *marks.Table[uint64]
+	// anyValue: the backend keys whose presence alone makes a backend
+	// span; backends: all of them.
+	anyValue, backends uint64
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
@@ -76,8 +79,13 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 	for _, r := range rules {
 		in.rules = append(in.rules, inferRule{names: glob.CompileAll(r.SpanNames), cache: r.Cache, typ: r.Type})
 	}
-	for _, c := range cfg.Backend.AnyOf {
+	for j, c := range cfg.Backend.AnyOf {
 		in.backend = append(in.backend, backendCond{key: c.Key, values: c.Values})
+		bit := uint64(1) << (keys.backend + j)
+		in.backends |= bit
+		if len(c.Values) == 0 {
+			in.anyValue |= bit
+		}
 	}
 	return in
 }
@@ -127,6 +135,12 @@ func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, ma
 }
 
 func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
+	switch {
+	case mask&in.backends == 0:
+		return false
+	case mask&in.anyValue != 0:
+		return true
+	}
 	for j, c := range in.backend {
 		i := in.keys.backend + j
 		if mask&(1<<i) == 0 {
