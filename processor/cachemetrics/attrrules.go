@@ -51,6 +51,12 @@ type lookup struct {
 	cache, typ string
 }
 
+// may reports whether span can carry a lookup: a hit key on the span, or
+// an event to read. Most spans have neither, and skip the call to span.
+func (r *attrRules) may(s ptrace.Span, mask uint64) bool {
+	return mask&r.hits != 0 || (r.events && s.Events().Len() > 0)
+}
+
 // span appends the lookups a span and its events carry, given the span's
 // scan; it reports whether the span itself was a lookup. evVals is the
 // caller's scratch for event scans, so calls may run in parallel.
