@@ -16,6 +16,7 @@ import (
 type inferRule struct {
 	names      glob.Set
 	cache, typ string
+	counted    seriesCache // guarded by the connector's lock
 }
 
 type backendCond struct {
