@@ -57,6 +57,7 @@ type inferrer struct {
 	// anyValue: the backend keys whose presence alone makes a backend
 	// span; backends: all of them.
 	anyValue, backends uint64
+	names              glob.Filter // of every rule's span names
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
@@ -80,6 +81,11 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 	for _, r := range rules {
 		in.rules = append(in.rules, inferRule{names: glob.CompileAll(r.SpanNames), cache: r.Cache, typ: r.Type})
 	}
+	var sets []glob.Set
+	for i := range in.rules {
+		sets = append(sets, in.rules[i].names)
+	}
+	in.names = glob.NewFilter(sets...)
 	for j, c := range cfg.Backend.AnyOf {
 		in.backend = append(in.backend, backendCond{key: c.Key, values: c.Values})
 		bit := uint64(1) << (keys.backend + j)
@@ -126,6 +132,9 @@ func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, ma
 		return false
 	}
 	name := s.Name()
+	if !in.names.May(name) {
+		return false
+	}
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
 			b.found = append(b.found, foundLookup{pendingLookup: pendingLookup{key: key, rule: &in.rules[i]}, node: n, res: res})
