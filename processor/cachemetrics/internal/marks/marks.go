@@ -20,7 +20,7 @@ type Table[K Key] struct {
 	max       int
 	ttl       int64
 	evictions uint64
-	sink      int32 // what Touch read, so its reads are not dropped
+	sink      uint64 // what Touch read, so its reads are not dropped
 }
 
 // New makes a table of at most max entries, each kept ttl nanoseconds.
@@ -28,16 +28,36 @@ func New[K Key](max int, ttl int64) *Table[K] {
 	return &Table[K]{max: max, ttl: ttl, idx: newIndex()}
 }
 
+// find returns the place of k in the ring.
+func (t *Table[K]) find(k K) (int32, bool) {
+	x := &t.idx
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	tag := x.tag(uint64(k))
+	for i := x.home(tag); ; i = (i + 1) & x.mask {
+		s := x.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if uint32(s>>32) == tag {
+			if p := placeOf(s); t.q.items[p].key == k {
+				return p, true
+			}
+		}
+	}
+}
+
 // Has reports whether k is held and live at time at.
 func (t *Table[K]) Has(k K, at int64) bool {
-	pos, ok := t.idx.find(uint64(k))
+	pos, ok := t.find(k)
 	return ok && t.q.items[pos].exp > at
 }
 
 // Put adds k. A new key expires ttl after now; an existing one keeps its
 // expiry, so a key is never queued twice.
 func (t *Table[K]) Put(k K, now int64) {
-	if _, ok := t.idx.find(uint64(k)); !ok {
+	if _, ok := t.find(k); !ok {
 		t.insert(k, now)
 	}
 }
@@ -47,12 +67,12 @@ func (t *Table[K]) Put(k K, now int64) {
 // a key is never queued twice. Calling Expire once per batch keeps this to
 // one probe for a key already held.
 func (t *Table[K]) Add(k K, now int64) bool {
-	if pos, ok := t.idx.find(uint64(k)); ok {
+	if pos, ok := t.find(k); ok {
 		if t.q.items[pos].exp > now {
 			return false
 		}
 		t.Expire(now)
-		if _, ok := t.idx.find(uint64(k)); ok {
+		if _, ok := t.find(k); ok {
 			return true // the clock went back: new, but it keeps its slot
 		}
 	}
@@ -69,7 +89,7 @@ func (t *Table[K]) insert(k K, now int64) {
 		t.grow()
 	}
 	pos := t.q.push(entry[K]{key: k, exp: now + t.ttl})
-	t.idx.put(uint64(k), pos)
+	t.idx.put(t.idx.tag(uint64(k)), pos)
 }
 
 // grow doubles the ring, up to max, and rebuilds the index for the new
@@ -79,7 +99,7 @@ func (t *Table[K]) grow() {
 	t.idx.rebuild(len(t.q.items))
 	for i := range t.q.n {
 		pos := t.q.at(i)
-		t.idx.put(uint64(t.q.items[pos].key), pos)
+		t.idx.put(t.idx.tag(uint64(t.q.items[pos].key)), pos)
 	}
 }
 
@@ -91,7 +111,7 @@ func (t *Table[K]) Expire(now int64) {
 }
 
 func (t *Table[K]) pop() {
-	t.idx.remove(uint64(t.q.front().key))
+	t.idx.remove(t.idx.tag(uint64(t.q.front().key)), int32(t.q.head))
 	t.q.pop()
 }
 
@@ -100,8 +120,8 @@ func (t *Table[K]) pop() {
 // lets their cache misses overlap, where one call after another would wait
 // out each miss in turn.
 func (t *Table[K]) Touch(k K) {
-	if len(t.idx.slots) > 0 {
-		t.sink += t.idx.slots[t.idx.home(uint64(k))].place
+	if x := &t.idx; len(x.slots) > 0 {
+		t.sink += x.slots[x.home(x.tag(uint64(k)))]
 	}
 }
 
