@@ -100,34 +100,45 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 // fingerprint mixes trace and span ID into one map key; for random IDs a
 // collision in a table of 100k entries has a chance of about 1e-9.
 func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
+	return spanKey(traceMix(t), s)
+}
+
+// traceMix is the trace's part of a fingerprint, worked out once for a
+// span's own key and its parent's.
+func traceMix(t pcommon.TraceID) uint64 {
 	a := binary.LittleEndian.Uint64(t[:8]) * 0x9e3779b97f4a7c15
 	b := binary.LittleEndian.Uint64(t[8:]) * 0xc2b2ae3d27d4eb4f
-	return binary.LittleEndian.Uint64(s[:]) ^ a ^ bits.RotateLeft64(b, 31)
+	return a ^ bits.RotateLeft64(b, 31)
+}
+
+func spanKey(trace uint64, s pcommon.SpanID) uint64 {
+	return binary.LittleEndian.Uint64(s[:]) ^ trace
 }
 
 // observe takes one span of the caller's batch with its attribute scan and
 // reports whether it is a lookup span (appended to found). A span already
 // counted by an attribute rule is not a lookup again.
 func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, mask uint64, vals []pcommon.Value) bool {
-	tid := s.TraceID()
 	pid := s.ParentSpanID()
+	hasParent := !pid.IsEmpty()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
 		// parent, once for a run of siblings, and skip the rest.
-		if !pid.IsEmpty() {
-			if parent := fingerprint(tid, pid); !b.hasMarked || parent != b.lastMarked {
+		if hasParent {
+			if parent := fingerprint(s.TraceID(), pid); !b.hasMarked || parent != b.lastMarked {
 				b.graph.Mark(parent)
 				b.lastMarked, b.hasMarked = parent, true
 			}
 		}
 		return false
 	}
+	trace := traceMix(s.TraceID())
 	var parent uint64
-	if !pid.IsEmpty() {
-		parent = fingerprint(tid, pid)
+	if hasParent {
+		parent = spanKey(trace, pid)
 	}
-	key := fingerprint(tid, s.SpanID())
-	n := b.graph.Span(key, parent, !pid.IsEmpty())
+	key := spanKey(trace, s.SpanID())
+	n := b.graph.Span(key, parent, hasParent)
 	if counted {
 		return false
 	}
