@@ -160,7 +160,6 @@ func (c *cacheConnector) apply(b *batch) {
 	nanos := now.UnixNano()
 	c.stats.spans += b.spans
 	c.dedup.expire(nanos)
-	c.dedup.touch(b.sightings)
 	start := int32(0)
 	for i := range b.sightings {
 		sp := &b.sightings[i]

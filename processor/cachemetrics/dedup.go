@@ -33,22 +33,6 @@ func (d *dedup) first(key uint64, ided bool, now int64) bool {
 	return false
 }
 
-// touch reads ahead the slots that first will probe for the batch's
-// sightings, so their cache misses overlap (see marks.Table.Touch).
-func (d *dedup) touch(sightings []sighting) {
-	if d == nil {
-		return
-	}
-	n := 0
-	for i := range sightings {
-		if sightings[i].ided {
-			d.seen.Touch(sightings[i].key)
-			n++
-		}
-	}
-	d.seen.TouchOldest(n)
-}
-
 // expire forgets identities whose window is over; once per batch, so first
 // finds no stale entry.
 func (d *dedup) expire(now int64) {

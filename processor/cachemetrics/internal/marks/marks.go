@@ -20,7 +20,6 @@ type Table[K Key] struct {
 	max       int
 	ttl       int64
 	evictions uint64
-	sink      uint64 // what Touch read, so its reads are not dropped
 }
 
 // New makes a table of at most max entries, each kept ttl nanoseconds.
@@ -113,24 +112,6 @@ func (t *Table[K]) Expire(now int64) {
 func (t *Table[K]) pop() {
 	t.idx.remove(t.idx.tag(uint64(t.q.front().key)), int32(t.q.head))
 	t.q.pop()
-}
-
-// Touch reads the index slot that Add(k), Has(k) or Put(k) will probe
-// first; it changes nothing. Touching a whole batch's keys before the calls
-// lets their cache misses overlap, where one call after another would wait
-// out each miss in turn.
-func (t *Table[K]) Touch(k K) {
-	if x := &t.idx; len(x.slots) > 0 {
-		t.sink += x.slots[x.home(x.tag(uint64(k)))]
-	}
-}
-
-// TouchOldest touches the slots of the entries that n inserts would evict
-// from a full table.
-func (t *Table[K]) TouchOldest(n int) {
-	for i := range min(t.q.n+n-t.max, t.q.n) {
-		t.Touch(t.q.items[t.q.at(i)].key)
-	}
 }
 
 // Len is the number of entries, live or expired but not yet dropped.
