@@ -27,6 +27,7 @@ type attrRules struct {
 	idx         *attrIndex
 	errOnStatus bool
 	cache, typ  LabelFrom
+	hits        uint64 // mask of the hit keys: a span with none is no lookup
 }
 
 func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules {
@@ -40,6 +41,7 @@ func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules 
 		errOnStatus: cfg.ErrorOnStatus,
 		cache:       cfg.Cache,
 		typ:         cfg.Type,
+		hits:        group(keys.hit, keys.err),
 	}
 }
 
@@ -47,6 +49,12 @@ func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules 
 type lookup struct {
 	o          outcome
 	cache, typ string
+}
+
+// may reports whether span can carry a lookup: a hit key on the span, or
+// an event to read. Most spans have neither, and skip the call to span.
+func (r *attrRules) may(s ptrace.Span, mask uint64) bool {
+	return mask&r.hits != 0 || (r.events && s.Events().Len() > 0)
 }
 
 // span appends the lookups a span and its events carry, given the span's
@@ -80,6 +88,9 @@ func (r *attrRules) labelled(o outcome, attrs pcommon.Map) lookup {
 // outcome reads the first hit attribute present; an unrecognised value
 // means "not a lookup" rather than a guess.
 func (r *attrRules) outcome(mask uint64, vals []pcommon.Value) (outcome, bool) {
+	if mask&r.hits == 0 {
+		return 0, false
+	}
 	for i := r.keys.hit; i < r.keys.err; i++ {
 		if mask&(1<<i) == 0 {
 			continue

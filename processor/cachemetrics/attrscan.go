@@ -7,19 +7,31 @@ const maxScanKeys = 64
 
 // attrIndex finds a fixed set of keys in one pass over an attribute map,
 // instead of one pass per key. Most attribute names are ruled out by their
-// length alone, so the common "not a lookup, not a backend" span is cheap.
+// length alone, and the rest by their first and last byte before a string
+// compare, so the common "not a lookup, not a backend" attribute costs no
+// call.
 type attrIndex struct {
 	keys  []string
-	byLen [][]uint8 // key length → indices into keys
+	byLen [][]scanKey // key length → the keys of that length
+}
+
+// scanKey is one key looked for, with its bytes at both ends to rule out
+// other names of its length cheaply.
+type scanKey struct {
+	first, last byte
+	i           uint8 // index into keys (its bit in the mask)
 }
 
 func newAttrIndex(keys []string) *attrIndex {
 	x := &attrIndex{keys: keys}
 	for i, k := range keys {
+		if k == "" {
+			continue // Validate refuses it; a rule that cannot match
+		}
 		for len(x.byLen) <= len(k) {
 			x.byLen = append(x.byLen, nil)
 		}
-		x.byLen[len(k)] = append(x.byLen[len(k)], uint8(i))
+		x.byLen[len(k)] = append(x.byLen[len(k)], scanKey{first: k[0], last: k[len(k)-1], i: uint8(i)})
 	}
 	return x
 }
@@ -32,10 +44,13 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 		if len(k) >= len(x.byLen) {
 			continue
 		}
-		for _, i := range x.byLen[len(k)] {
-			if bit := uint64(1) << i; mask&bit == 0 && x.keys[i] == k {
+		for _, c := range x.byLen[len(k)] {
+			if k[0] != c.first || k[len(k)-1] != c.last {
+				continue
+			}
+			if bit := uint64(1) << c.i; mask&bit == 0 && x.keys[c.i] == k {
 				mask |= bit
-				vals[i] = v
+				vals[c.i] = v
 			}
 		}
 	}
@@ -64,6 +79,11 @@ func newScanKeys(cfg *Config) scanKeys {
 		}
 	}
 	return s
+}
+
+// group is the mask of the keys from index lo up to hi.
+func group(lo, hi int) uint64 {
+	return (uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1)
 }
 
 // scanKeyCount is what Validate checks against maxScanKeys.

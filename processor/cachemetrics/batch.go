@@ -88,7 +88,7 @@ func (c *cacheConnector) examine(b *batch, span ptrace.Span, res int32) {
 	mask := c.idx.scan(span.Attributes(), b.vals)
 	counted := false
 	had := len(b.lookups)
-	if c.attr != nil {
+	if c.attr != nil && c.attr.may(span, mask) {
 		b.scratch, counted = c.attr.span(span, mask, b.vals, b.evVals, b.scratch[:0])
 		for _, l := range b.scratch {
 			b.lookups = append(b.lookups, batchLookup{lookup: l, res: res})

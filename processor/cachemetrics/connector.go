@@ -72,7 +72,7 @@ func newConnector(set connector.Settings, cfg *Config, next consumer.Metrics, no
 
 // decided counts an inferred lookup; called with the lock held.
 func (c *cacheConnector) decided(p *pendingLookup, o outcome) {
-	c.store.add(p.res, p.rule.cache, p.rule.typ, o, c.ts)
+	c.store.addCached(&p.rule.counted, p.res, p.rule.cache, p.rule.typ, o, c.ts)
 	c.stats.lookups[kindInference][o]++
 }
 

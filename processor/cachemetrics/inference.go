@@ -16,6 +16,7 @@ import (
 type inferRule struct {
 	names      glob.Set
 	cache, typ string
+	counted    seriesCache // guarded by the connector's lock
 }
 
 type backendCond struct {
@@ -53,6 +54,10 @@ type inferrer struct {
 	wait       int64
 	maxPending int
 	frontier   *marks.Table[uint64]
+	// anyValue: the backend keys whose presence alone makes a backend
+	// span; backends: all of them.
+	anyValue, backends uint64
+	names              glob.Filter // of every rule's span names
 
 	// Parked lookups in arrival order, so deadlines are ordered. A mark
 	// arriving for one goes to the frontier, read when its wait is over.
@@ -76,8 +81,18 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 	for _, r := range rules {
 		in.rules = append(in.rules, inferRule{names: glob.CompileAll(r.SpanNames), cache: r.Cache, typ: r.Type})
 	}
-	for _, c := range cfg.Backend.AnyOf {
+	var sets []glob.Set
+	for i := range in.rules {
+		sets = append(sets, in.rules[i].names)
+	}
+	in.names = glob.NewFilter(sets...)
+	for j, c := range cfg.Backend.AnyOf {
 		in.backend = append(in.backend, backendCond{key: c.Key, values: c.Values})
+		bit := uint64(1) << (keys.backend + j)
+		in.backends |= bit
+		if len(c.Values) == 0 {
+			in.anyValue |= bit
+		}
 	}
 	return in
 }
@@ -85,38 +100,52 @@ func newInferrer(cfg Inference, rules []InferenceRule, keys scanKeys, decide fun
 // fingerprint mixes trace and span ID into one map key; for random IDs a
 // collision in a table of 100k entries has a chance of about 1e-9.
 func fingerprint(t pcommon.TraceID, s pcommon.SpanID) uint64 {
+	return spanKey(traceMix(t), s)
+}
+
+// traceMix is the trace's part of a fingerprint, worked out once for a
+// span's own key and its parent's.
+func traceMix(t pcommon.TraceID) uint64 {
 	a := binary.LittleEndian.Uint64(t[:8]) * 0x9e3779b97f4a7c15
 	b := binary.LittleEndian.Uint64(t[8:]) * 0xc2b2ae3d27d4eb4f
-	return binary.LittleEndian.Uint64(s[:]) ^ a ^ bits.RotateLeft64(b, 31)
+	return a ^ bits.RotateLeft64(b, 31)
+}
+
+func spanKey(trace uint64, s pcommon.SpanID) uint64 {
+	return binary.LittleEndian.Uint64(s[:]) ^ trace
 }
 
 // observe takes one span of the caller's batch with its attribute scan and
 // reports whether it is a lookup span (appended to found). A span already
 // counted by an attribute rule is not a lookup again.
 func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, mask uint64, vals []pcommon.Value) bool {
-	tid := s.TraceID()
 	pid := s.ParentSpanID()
+	hasParent := !pid.IsEmpty()
 	if in.isBackend(mask, vals) {
 		// Backend spans are leaves in practice and never lookups: mark the
 		// parent, once for a run of siblings, and skip the rest.
-		if !pid.IsEmpty() {
-			if parent := fingerprint(tid, pid); !b.hasMarked || parent != b.lastMarked {
+		if hasParent {
+			if parent := fingerprint(s.TraceID(), pid); !b.hasMarked || parent != b.lastMarked {
 				b.graph.Mark(parent)
 				b.lastMarked, b.hasMarked = parent, true
 			}
 		}
 		return false
 	}
+	trace := traceMix(s.TraceID())
 	var parent uint64
-	if !pid.IsEmpty() {
-		parent = fingerprint(tid, pid)
+	if hasParent {
+		parent = spanKey(trace, pid)
 	}
-	key := fingerprint(tid, s.SpanID())
-	n := b.graph.Span(key, parent, !pid.IsEmpty())
+	key := spanKey(trace, s.SpanID())
+	n := b.graph.Span(key, parent, hasParent)
 	if counted {
 		return false
 	}
 	name := s.Name()
+	if !in.names.May(name) {
+		return false
+	}
 	for i := range in.rules {
 		if in.rules[i].names.Match(name) {
 			b.found = append(b.found, foundLookup{pendingLookup: pendingLookup{key: key, rule: &in.rules[i]}, node: n, res: res})
@@ -127,6 +156,12 @@ func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, ma
 }
 
 func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
+	switch {
+	case mask&in.backends == 0:
+		return false
+	case mask&in.anyValue != 0:
+		return true
+	}
 	for j, c := range in.backend {
 		i := in.keys.backend + j
 		if mask&(1<<i) == 0 {

@@ -41,6 +41,7 @@ type store struct {
 	// cuts since the last telemetry record.
 	maxLabel  int
 	truncated uint64
+	gen       uint64 // expiries run: what a seriesCache was filled under
 }
 
 func newStore(keys []string, max, maxLabel int) *store {
@@ -98,6 +99,13 @@ func (s *store) live(st *resourceState) *resourceState {
 // Long label values are cut first, so values that agree up to the cut
 // share one series and the output never holds a label set twice.
 func (s *store) add(st *resourceState, cache, typ string, o outcome, now pcommon.Timestamp) {
+	s.addTo(st, cache, typ, o, now)
+}
+
+// addTo is add, and returns the series counted when a later lookup with the
+// same labels may count into it directly (see seriesCache): neither label
+// was cut, and it is not the overflow series.
+func (s *store) addTo(st *resourceState, cache, typ string, o outcome, now pcommon.Timestamp) *series {
 	st = s.live(st)
 	cache, cutCache := cutLabel(cache, s.maxLabel)
 	typ, cutType := cutLabel(typ, s.maxLabel)
@@ -124,10 +132,35 @@ func (s *store) add(st *resourceState, cache, typ string, o outcome, now pcommon
 	}
 	se.counts[o]++
 	se.lastSeen = now
+	if cutCache || cutType || se == s.overflow {
+		return nil
+	}
+	return se
+}
+
+// seriesCache remembers the series one inference rule counted into last,
+// for one instance: the rule's labels are fixed, so the next lookup of that
+// instance counts there without hashing them again. It holds while no
+// expiry has run since (gen), as only expiry drops series.
+type seriesCache struct {
+	st  *resourceState
+	se  *series
+	gen uint64
+}
+
+// addCached is add for the fixed labels of one rule; c is the rule's cache.
+func (s *store) addCached(c *seriesCache, st *resourceState, cache, typ string, o outcome, now pcommon.Timestamp) {
+	if c.se != nil && c.st == st && c.gen == s.gen {
+		c.se.counts[o]++
+		c.se.lastSeen = now
+		return
+	}
+	*c = seriesCache{st: st, se: s.addTo(st, cache, typ, o, now), gen: s.gen}
 }
 
 // expire drops series idle since before cutoff and instances left empty.
 func (s *store) expire(cutoff pcommon.Timestamp) {
+	s.gen++ // every seriesCache is stale
 	for k, st := range s.resources {
 		for sk, se := range st.series {
 			if se.lastSeen < cutoff {

@@ -1,10 +1,12 @@
 package ancestry
 
-import "hash/maphash"
+import "math/rand/v2"
 
 // index maps span keys to nodes: open addressing with linear probing, at
-// most half full. Keys are hashed with a random seed, as Go's own maps are,
-// so crafted span IDs cannot make probe runs long. A slot counts only if it
+// most half full. Keys are mixed with a random seed, new for each batch, so
+// crafted span IDs cannot make probe runs long; the mix is murmur3's
+// finalizer, a few multiplies where a generic hash call cost more than the
+// probe. A slot counts only if it
 // carries the current generation, so reset costs nothing however large the
 // table grew for an earlier batch.
 type index struct {
@@ -12,7 +14,7 @@ type index struct {
 	mask  uint64
 	gen   uint32
 	used  int
-	seed  maphash.Seed
+	seed  uint64
 }
 
 type slot struct {
@@ -29,7 +31,7 @@ func (x *index) getOrPut(key uint64, next Node) (Node, bool) {
 	if (x.used+1)*2 > len(x.slots) {
 		x.grow()
 	}
-	i := maphash.Comparable(x.seed, key) & x.mask
+	i := x.home(key)
 	for {
 		s := &x.slots[i]
 		if s.gen != x.gen {
@@ -44,16 +46,30 @@ func (x *index) getOrPut(key uint64, next Node) (Node, bool) {
 	}
 }
 
+// home is where key's probe run starts.
+func (x *index) home(key uint64) uint64 {
+	h := key ^ x.seed
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	h ^= h >> 33
+	return h & x.mask
+}
+
 // grow doubles the table and puts back the current entries.
 func (x *index) grow() {
 	old, gen := x.slots, x.gen
+	if x.seed == 0 { // a graph never reset yet
+		x.seed = rand.Uint64()
+	}
 	n := max(minSlots, 2*len(old))
 	x.slots, x.mask, x.gen = make([]slot, n), uint64(n-1), 1
 	for _, s := range old {
 		if s.gen != gen {
 			continue
 		}
-		i := maphash.Comparable(x.seed, s.key) & x.mask
+		i := x.home(s.key)
 		for x.slots[i].gen == x.gen {
 			i = (i + 1) & x.mask
 		}
@@ -64,7 +80,7 @@ func (x *index) grow() {
 // reset empties the index: a new generation, and a new seed.
 func (x *index) reset() {
 	x.used = 0
-	x.seed = maphash.MakeSeed()
+	x.seed = rand.Uint64()
 	x.gen++
 	if x.gen == 0 { // wrapped: old slots could pass for current ones
 		clear(x.slots)

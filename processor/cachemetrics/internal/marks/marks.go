@@ -3,32 +3,60 @@
 // to make room; so memory stays bounded under any load.
 package marks // import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/marks"
 
-import "github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics/internal/fifo"
+// Key is what a table holds: span fingerprints in the connector.
+type Key interface{ ~int | ~int64 | ~uint64 }
 
 // Table is not safe for concurrent use; the connector holds its own lock.
-type Table[K comparable] struct {
-	m         map[K]int64   // key → expiry
-	q         fifo.Queue[K] // insertion order, so also expiry order; each key once
+//
+// The entries sit in a ring in insertion order (so also expiry order), and
+// an open-addressing index over fixed-size arrays finds a key's place in the
+// ring: a probe for an absent key reads one run of the index and nothing
+// else, and nothing is allocated once the table has grown to its working
+// size (a Go map of this churn rate costs several cache misses per insert
+// and delete).
+type Table[K Key] struct {
+	q         ring[K]
+	idx       index
 	max       int
 	ttl       int64
 	evictions uint64
 }
 
 // New makes a table of at most max entries, each kept ttl nanoseconds.
-func New[K comparable](max int, ttl int64) *Table[K] {
-	return &Table[K]{m: make(map[K]int64), max: max, ttl: ttl}
+func New[K Key](max int, ttl int64) *Table[K] {
+	return &Table[K]{max: max, ttl: ttl, idx: newIndex()}
+}
+
+// find returns the place of k in the ring.
+func (t *Table[K]) find(k K) (int32, bool) {
+	x := &t.idx
+	if len(x.slots) == 0 {
+		return 0, false
+	}
+	tag := x.tag(uint64(k))
+	for i := x.home(tag); ; i = (i + 1) & x.mask {
+		s := x.slots[i]
+		if s == 0 {
+			return 0, false
+		}
+		if uint32(s>>32) == tag {
+			if p := placeOf(s); t.q.items[p].key == k {
+				return p, true
+			}
+		}
+	}
 }
 
 // Has reports whether k is held and live at time at.
 func (t *Table[K]) Has(k K, at int64) bool {
-	exp, ok := t.m[k]
-	return ok && exp > at
+	pos, ok := t.find(k)
+	return ok && t.q.items[pos].exp > at
 }
 
 // Put adds k. A new key expires ttl after now; an existing one keeps its
 // expiry, so a key is never queued twice.
 func (t *Table[K]) Put(k K, now int64) {
-	if _, ok := t.m[k]; !ok {
+	if _, ok := t.find(k); !ok {
 		t.insert(k, now)
 	}
 }
@@ -36,14 +64,14 @@ func (t *Table[K]) Put(k K, now int64) {
 // Add adds k and reports whether it was new: not held, or held but expired.
 // An expired key is dropped by Expire and added again with a fresh expiry;
 // a key is never queued twice. Calling Expire once per batch keeps this to
-// one map lookup for a key already held.
+// one probe for a key already held.
 func (t *Table[K]) Add(k K, now int64) bool {
-	if exp, ok := t.m[k]; ok {
-		if exp > now {
+	if pos, ok := t.find(k); ok {
+		if t.q.items[pos].exp > now {
 			return false
 		}
 		t.Expire(now)
-		if _, ok := t.m[k]; ok {
+		if _, ok := t.find(k); ok {
 			return true // the clock went back: new, but it keeps its slot
 		}
 	}
@@ -52,29 +80,42 @@ func (t *Table[K]) Add(k K, now int64) bool {
 }
 
 func (t *Table[K]) insert(k K, now int64) {
-	if len(t.m) >= t.max {
+	if t.q.n >= t.max {
 		t.pop()
 		t.evictions++
 	}
-	t.m[k] = now + t.ttl
-	t.q.Push(k)
+	if t.q.n == len(t.q.items) {
+		t.grow()
+	}
+	pos := t.q.push(entry[K]{key: k, exp: now + t.ttl})
+	t.idx.put(t.idx.tag(uint64(k)), pos)
 }
 
-// Expire drops the entries whose time is up. The queue holds keys only
-// (half the memory); the front's expiry is read from the map.
+// grow doubles the ring, up to max, and rebuilds the index for the new
+// places: rare (once per doubling), so the steady state never pays it.
+func (t *Table[K]) grow() {
+	t.q.resize(min(t.max, max(8, 2*len(t.q.items))))
+	t.idx.rebuild(len(t.q.items))
+	for i := range t.q.n {
+		pos := t.q.at(i)
+		t.idx.put(t.idx.tag(uint64(t.q.items[pos].key)), pos)
+	}
+}
+
+// Expire drops the entries whose time is up.
 func (t *Table[K]) Expire(now int64) {
-	for t.q.Len() > 0 && t.m[*t.q.Front()] <= now {
+	for t.q.n > 0 && t.q.front().exp <= now {
 		t.pop()
 	}
 }
 
 func (t *Table[K]) pop() {
-	delete(t.m, *t.q.Front())
-	t.q.Pop()
+	t.idx.remove(t.idx.tag(uint64(t.q.front().key)), int32(t.q.head))
+	t.q.pop()
 }
 
 // Len is the number of entries, live or expired but not yet dropped.
-func (t *Table[K]) Len() int { return len(t.m) }
+func (t *Table[K]) Len() int { return t.q.n }
 
 // Evictions counts entries dropped early because the table was full.
 func (t *Table[K]) Evictions() uint64 { return t.evictions }
