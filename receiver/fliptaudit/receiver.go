@@ -103,10 +103,15 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	if err != nil {
 		return err
 	}
-	r.server, err = cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, h, confighttp.WithErrorHandler(h.errorHandler))
+	var otelhttpOn httpTelemetry
+	r.server, err = cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, h,
+		confighttp.WithErrorHandler(h.errorHandler), otelhttpOn.option())
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}
+	// After ToServer, which made otelhttp's instruments: the probe gets
+	// the same ones.
+	otelhttpOn.decide(r.set.TelemetrySettings)
 	// Before confighttp's decompression, which matches the header exactly.
 	r.server.Handler = normalizeContentEncoding(r.server.Handler)
 	r.addr = ln.Addr()
