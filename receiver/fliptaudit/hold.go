@@ -16,22 +16,29 @@ var (
 )
 
 // handOff passes ld to the next consumer under ctx, whose deadline is the
-// end of the hold, and returns its error. A consumer still busy grace
-// after ctx ended is left to finish on its own, so that the sender gets
-// its answer before the server's write deadline: the answer is then 503,
-// the outcome unknown. done runs with the consumer's error when it returns,
-// however late.
-func handOff(ctx context.Context, consume func(context.Context, plog.Logs) error, ld plog.Logs, grace time.Duration, done func(error)) error {
+// end of the hold, and returns its error. gone ends with the request (the
+// sender went away): then ctx is cancelled, as a context derived from the
+// request's would be. A consumer still busy grace after ctx ended is left to
+// finish on its own, so that the sender gets its answer before the server's
+// write deadline: the answer is then 503, the outcome unknown. done, when not
+// nil, runs with the consumer's error when it returns, however late.
+func handOff(ctx context.Context, cancel context.CancelFunc, gone <-chan struct{}, consume func(context.Context, plog.Logs) error,
+	ld plog.Logs, grace time.Duration, done func(error),
+) error {
 	result := make(chan error, 1)
 	go func() {
 		err := consume(ctx, ld)
-		done(err)
+		if done != nil {
+			done(err)
+		}
 		result <- err
 	}()
 	select {
 	case err := <-result:
 		return err
 	case <-ctx.Done():
+	case <-gone:
+		cancel()
 	}
 	t := time.NewTimer(grace)
 	defer t.Stop()

@@ -249,3 +249,51 @@ type consumerFunc func(context.Context, plog.Logs) error
 func (f consumerFunc) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
 func (f consumerFunc) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
+
+// ctxEndConsumer blocks until its ctx ends and reports the error it ended
+// with.
+type ctxEndConsumer struct {
+	started chan struct{}
+	ended   chan error
+}
+
+func (c *ctxEndConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *ctxEndConsumer) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	c.started <- struct{}{}
+	<-ctx.Done()
+	c.ended <- ctx.Err()
+	return ctx.Err()
+}
+
+// A sender that goes away during the hold ends the next consumer's
+// context (cancelled, not the hold's deadline), as the request's own
+// context does: the hold is not waited out for nobody.
+func TestHoldEndsWhenSenderGoesAway(t *testing.T) {
+	next := &ctxEndConsumer{started: make(chan struct{}, 1), ended: make(chan error, 1)}
+	rcv := startReceiver(t, next, func(w *WebhookConfig) { w.HoldTimeout = 20 * time.Second })
+	r := fliptcapture.WebhookRequests(t, false)[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rcv.url, strings.NewReader(string(r.Body)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	sent := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		sent <- err
+	}()
+	<-next.started
+	cancel() // the client closes the connection
+	require.Error(t, <-sent)
+	select {
+	case err := <-next.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("consumer's context ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second): // half the hold: well before it
+		t.Fatal("the consumer's context did not end when the sender went away")
+	}
+}

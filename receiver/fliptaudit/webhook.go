@@ -136,8 +136,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// The hold starts with the handler, as the server's write deadline does
 	// (net/http sets it once the headers are read), so reading the body
-	// counts against it too.
-	ctx, cancel := context.WithTimeout(r.Context(), h.hold)
+	// counts against it too. It keeps the request's values but not its
+	// cancellation, which handOff watches instead: a context derived from
+	// the request's costs it a set of children and a channel, per request.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.hold)
 	defer cancel()
 	defer context.AfterFunc(h.stopping, func() { cancel() })()
 	if r.Method != http.MethodPost {
@@ -212,13 +214,18 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
-	err = handOff(ctx, h.consume, ld, h.grace, func(err error) {
-		// Also after a late success: Flipt's retry of a request answered
-		// 503 is then a duplicate the window can suppress.
-		if err == nil && h.dedup != nil {
-			h.dedup.remember(key)
+	var remember func(error)
+	if h.dedup != nil {
+		k := key // only this branch pays for the closure's copy
+		remember = func(err error) {
+			// Also after a late success: Flipt's retry of a request
+			// answered 503 is then a duplicate the window can suppress.
+			if err == nil {
+				h.dedup.remember(k)
+			}
 		}
-	})
+	}
+	err = handOff(ctx, cancel, r.Context().Done(), h.consume, ld, h.grace, remember)
 	if err != nil {
 		code, retryAfter := downstreamStatus(err)
 		if retryAfter != "" {
