@@ -103,8 +103,9 @@ func (t *ticket) done() {
 }
 
 // pooledBody is the largest declared body read into a pooled buffer:
-// Flipt's events are a few hundred bytes, NDJSON batches tens of KiB.
-const pooledBody = 256 << 10
+// Flipt's events are a few hundred bytes, a batch of 1,000 in NDJSON
+// about 300 KiB.
+const pooledBody = 1 << 20
 
 // bodyPool holds buffers for bodies of a declared length. Nothing decoded
 // from a body refers to it (every string is copied out), so the buffer of

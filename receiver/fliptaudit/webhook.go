@@ -253,7 +253,9 @@ func decodeWebhookBody(body auditevent.Checked, observed pcommon.Timestamp) (plo
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
-	_, err := body.DecodeRecords(sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
+	records := sl.LogRecords()
+	records.EnsureCapacity(body.Events) // a batch's records without growing the slice
+	_, err := body.DecodeRecords(records.AppendEmpty, auditevent.SourceWebhook, observed)
 	return ld, err
 }
 
