@@ -33,14 +33,13 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
-	// sizes is the scan's member count of each object with two members
-	// or more, in the order their second member is reached; next is the
-	// next to take.
+	// sizes is the scan's member count of each object with a member, in
+	// the order their first member is reached; next is the next to take.
 	sizes []int32
 	next  int
 }
 
-// size returns the member count of the object whose second member is
+// size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
 	if d.next < len(d.sizes) {
@@ -186,7 +185,7 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		if n := len(held) + w.n; n >= d.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: d.lim.MaxMembers, Offset: d.pos}
 		}
-		if len(held)+w.n == 1 {
+		if len(held)+w.n == 0 {
 			// Sized once: Flipt's objects have a handful of members,
 			// each growth of which would be a copy.
 			w.size = d.size()

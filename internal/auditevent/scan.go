@@ -19,10 +19,10 @@ import (
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
-	// sizes holds the member count of every object with two members or
-	// more, in the order the decoder reaches their second member, so that
-	// it sizes each at once instead of growing it (and knows a wide
-	// object's size when it widens).
+	// sizes holds the member count of every object with a member, in the
+	// order the decoder reaches their first member, so that it sizes each
+	// at once instead of growing it (and knows a wide object's size when
+	// it widens).
 	sizes []int32
 }
 
@@ -123,10 +123,11 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 		if n >= s.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: s.lim.MaxMembers, Offset: s.pos}
 		}
-		if n == 1 {
-			// Where the decoder sizes this object: at its second member,
-			// before its value, which may hold objects of its own. A
-			// single-member object needs no entry.
+		if n == 0 {
+			// Where the decoder sizes this object: at its first member,
+			// before its value, which may hold objects of its own; the
+			// map's first insert would otherwise allocate a slice the
+			// sizing then replaces.
 			sized = len(s.sizes)
 			s.sizes = append(s.sizes, 0)
 		}
@@ -412,10 +413,17 @@ func (f *eventFields) check(data []byte) error {
 			return fmt.Errorf("%w: %q must be a non-empty string", ErrNotEvent, k)
 		}
 	}
-	d := decoder{data: data[:f.stamp[1]], pos: f.stamp[0]}
-	ts, err := d.str()
-	if err != nil {
-		return err
+	// The stamp read in place when it has no escape (Flipt's never has):
+	// time.Parse keeps nothing of it, and the error below copies it.
+	ts := ""
+	if raw := data[f.stamp[0]+1 : f.stamp[1]-1]; bytes.IndexByte(raw, '\\') < 0 {
+		ts = unsafe.String(unsafe.SliceData(raw), len(raw))
+	} else {
+		d := decoder{data: data[:f.stamp[1]], pos: f.stamp[0]}
+		var err error
+		if ts, err = d.str(); err != nil {
+			return err
+		}
 	}
 	if _, err := time.Parse(time.RFC3339, ts); err != nil {
 		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, ts)
