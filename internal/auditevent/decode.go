@@ -37,6 +37,31 @@ type decoder struct {
 	// the order their first member is reached; next is the next to take.
 	sizes []int32
 	next  int
+	// arena holds the bytes of the strings decoded so far, one allocation
+	// for all of them instead of one each: sized by what is left of data,
+	// which the strings still to come cannot outgrow (unescaping only
+	// shortens). Its bytes are never written twice.
+	arena []byte
+}
+
+// reserve makes room in the arena for n more bytes of a string whose raw
+// text starts at data[start:].
+func (d *decoder) reserve(start, n int) {
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]byte, 0, max(len(d.data)-start, n))
+	}
+}
+
+// keep copies b, a string's bytes, into the arena and returns them as a
+// string.
+func (d *decoder) keep(start int, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	d.reserve(start, len(b))
+	at := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[at], len(b))
 }
 
 // size returns the member count of the object whose first member is
@@ -305,7 +330,9 @@ func (d *decoder) number(dst pcommon.Value) error {
 			return d.fail("invalid number")
 		}
 	}
-	lit := string(d.data[start:d.pos])
+	// Read in place: strconv keeps nothing of it (its errors copy), nor
+	// does the error below.
+	lit := unsafe.String(&d.data[start], d.pos-start)
 	if integral {
 		// "-0" stays a double so that it is written back as "-0".
 		if i, err := strconv.ParseInt(lit, 10, 64); err == nil && (i != 0 || lit[0] != '-') {
@@ -338,7 +365,7 @@ func (d *decoder) str() (string, error) {
 			if !utf8.Valid(s) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}
-			return string(s), nil
+			return d.keep(start, s), nil
 		}
 		if c == '\\' {
 			break
@@ -348,10 +375,11 @@ func (d *decoder) str() (string, error) {
 		}
 		d.pos++
 	}
-	// Unescaping only shortens: one buffer as long as the rest of the raw
-	// string holds it, and becomes the string without a copy.
-	buf := make([]byte, d.pos-start, rawStringEnd(d.data, d.pos)-start)
-	copy(buf, d.data[start:d.pos])
+	// Unescaping only shortens: the arena's room for the rest of the raw
+	// string holds it, and the bytes become the string without a copy.
+	d.reserve(start, rawStringEnd(d.data, d.pos)-start)
+	at := len(d.arena)
+	buf := append(d.arena[at:at], d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
@@ -363,7 +391,12 @@ func (d *decoder) str() (string, error) {
 			if len(buf) == 0 {
 				return "", nil
 			}
-			return unsafe.String(&buf[0], len(buf)), nil
+			if unsafe.SliceData(buf) != unsafe.SliceData(d.arena[at:cap(d.arena)]) {
+				// Outgrew its room (it cannot): buf is a copy of its own.
+				return unsafe.String(&buf[0], len(buf)), nil
+			}
+			d.arena = d.arena[:at+len(buf)]
+			return unsafe.String(&d.arena[at], len(buf)), nil
 		case c < 0x20:
 			return "", d.fail("control character in string")
 		case c != '\\':

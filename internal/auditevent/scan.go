@@ -156,7 +156,9 @@ func (s *scanner) key(want bool) ([]byte, error) {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return raw, nil
 	}
-	d := decoder{data: s.data, pos: start}
+	// Data cut after the key: a decoder sizes its string arena by what is
+	// left of its data.
+	d := decoder{data: s.data[:s.pos], pos: start}
 	k, err := d.str()
 	return []byte(k), err
 }
@@ -302,7 +304,8 @@ func (s *scanner) str() error {
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
 // whole string first, so a later syntax error in it takes precedence.
 func (s *scanner) invalidUTF8(start int) error {
-	d := decoder{data: s.data, pos: start - 1}
+	// Data cut after the string, as in key.
+	d := decoder{data: s.data[:min(rawStringEnd(s.data, start)+1, len(s.data))], pos: start - 1}
 	if _, err := d.str(); err != nil {
 		return err
 	}
