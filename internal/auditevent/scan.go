@@ -27,7 +27,9 @@ type scanner struct {
 }
 
 func newScanner(data []byte, lim Limits) *scanner {
-	return &scanner{decoder: decoder{data: data, lim: lim}}
+	// Room for a Flipt event's objects (the event, metadata, actor,
+	// payload and a few in it) at once, instead of growing into it.
+	return &scanner{decoder: decoder{data: data, lim: lim}, sizes: make([]int32, 0, 8)}
 }
 
 // count adds one JSON value to the budget.

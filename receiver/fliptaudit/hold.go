@@ -15,6 +15,29 @@ var (
 	errStopping    = errors.New("the receiver is shutting down")
 )
 
+// holdParent is the parent of a request's hold: the request's values, and
+// the receiver's Shutdown for its end. Value answers from stopping first,
+// where the context package looks for a parent to cancel its children, so
+// that it files the hold among stopping's children at no cost per request
+// instead of watching stopping from a goroutine or an AfterFunc. The
+// request's own end is not inherited: linking to it would cost it a set of
+// children and a channel per request; handOff watches it instead.
+type holdParent struct {
+	request  context.Context // for its values only
+	stopping context.Context // derived from Background: no values of its own
+}
+
+func (p *holdParent) Deadline() (time.Time, bool) { return time.Time{}, false }
+func (p *holdParent) Done() <-chan struct{}       { return p.stopping.Done() }
+func (p *holdParent) Err() error                  { return p.stopping.Err() }
+
+func (p *holdParent) Value(key any) any {
+	if v := p.stopping.Value(key); v != nil {
+		return v
+	}
+	return p.request.Value(key)
+}
+
 // handOff passes ld to the next consumer under ctx, whose deadline is the
 // end of the hold, and returns its error. gone ends with the request (the
 // sender went away): then ctx is cancelled, as a context derived from the

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -295,5 +296,57 @@ func TestHoldEndsWhenSenderGoesAway(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second): // half the hold: well before it
 		t.Fatal("the consumer's context did not end when the sender went away")
+	}
+}
+
+type holdKey struct{}
+
+// A hold's context carries the request's values, ends with the receiver's
+// Shutdown (its cause errStopping), and not with the request's context,
+// which handOff watches itself.
+func TestHoldParent(t *testing.T) {
+	req, reqCancel := context.WithCancel(context.WithValue(context.Background(), holdKey{}, "v"))
+	stopping, stop := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithTimeout(&holdParent{request: req, stopping: stopping}, time.Hour)
+	defer cancel()
+	if got := ctx.Value(holdKey{}); got != "v" {
+		t.Errorf("request value = %v", got)
+	}
+	reqCancel()
+	if ctx.Err() != nil {
+		t.Fatalf("the request's end ended the hold: %v", ctx.Err())
+	}
+	stop(errStopping)
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not end the hold")
+	}
+	if !errors.Is(context.Cause(ctx), errStopping) {
+		t.Errorf("cause = %v, want errStopping", context.Cause(ctx))
+	}
+}
+
+// metadataConsumer records the client metadata its context carries.
+type metadataConsumer struct{ got chan []string }
+
+func (c *metadataConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *metadataConsumer) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	c.got <- client.FromContext(ctx).Metadata.Get("X-Tenant")
+	return nil
+}
+
+// With include_metadata the next consumer sees the request's headers, as
+// from any confighttp receiver: the hold keeps the request's values.
+func TestIncludeMetadataReachesConsumer(t *testing.T) {
+	next := &metadataConsumer{got: make(chan []string, 1)}
+	rcv := startReceiver(t, next, func(w *WebhookConfig) { w.IncludeMetadata = true })
+	r := fliptcapture.WebhookRequests(t, false)[0]
+	if resp := post(t, rcv.url, "application/json", r.Body, "X-Tenant", "acme"); resp.status != http.StatusOK {
+		t.Fatalf("%d %s", resp.status, resp.body)
+	}
+	if got := <-next.got; len(got) != 1 || got[0] != "acme" {
+		t.Errorf("metadata X-Tenant = %v, want [acme]", got)
 	}
 }

@@ -136,12 +136,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// The hold starts with the handler, as the server's write deadline does
 	// (net/http sets it once the headers are read), so reading the body
-	// counts against it too. It keeps the request's values but not its
-	// cancellation, which handOff watches instead: a context derived from
-	// the request's costs it a set of children and a channel, per request.
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), h.hold)
+	// counts against it too. It ends at Shutdown too, and when the sender
+	// goes away, which handOff watches.
+	ctx, cancel := context.WithTimeout(&holdParent{request: r.Context(), stopping: h.stopping}, h.hold)
 	defer cancel()
-	defer context.AfterFunc(h.stopping, func() { cancel() })()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
