@@ -38,17 +38,22 @@ type decoder struct {
 	sizes []int32
 	next  int
 	// arena holds the bytes of the strings decoded so far, one allocation
-	// for all of them instead of one each: sized by what is left of data,
-	// which the strings still to come cannot outgrow (unescaping only
-	// shortens). Its bytes are never written twice.
+	// for many of them instead of one each. Its bytes are never written
+	// twice.
 	arena []byte
 }
 
+// arenaChunk bounds an arena: a body of numbers with one string early
+// would otherwise get an arena as large as itself, mostly unused.
+const arenaChunk = 32 << 10
+
 // reserve makes room in the arena for n more bytes of a string whose raw
-// text starts at data[start:].
+// text starts at data[start:]: a new arena as large as what is left of
+// data (the strings still to come cannot outgrow it, unescaping only
+// shortens), up to arenaChunk, or n.
 func (d *decoder) reserve(start, n int) {
 	if cap(d.arena)-len(d.arena) < n {
-		d.arena = make([]byte, 0, max(len(d.data)-start, n))
+		d.arena = make([]byte, 0, max(min(len(d.data)-start, arenaChunk), n))
 	}
 }
 
