@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -349,4 +350,27 @@ func TestIncludeMetadataReachesConsumer(t *testing.T) {
 	if got := <-next.got; len(got) != 1 || got[0] != "acme" {
 		t.Errorf("metadata X-Tenant = %v, want [acme]", got)
 	}
+}
+
+// Hand-off runners are reused: 200 hand-offs one after another leave a
+// few runners, not 200, and stop ends them all.
+func TestHandOffRunnersAreReusedAndStop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := newHandOffRunners()
+	ok := func(context.Context, plog.Logs) error { return nil }
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := handOff(ctx, cancel, nil, p, ok, plog.NewLogs(), time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	if n := runtime.NumGoroutine() - before; n > 10 {
+		t.Errorf("%d goroutines left by 200 sequential hand-offs", n)
+	}
+	p.stop()
+	p.stop() // Shutdown after a failed Start stops them again
+	// +1: Eventually runs the condition on a goroutine of its own.
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+1 }, 10*time.Second, 10*time.Millisecond,
+		"runners left after stop")
 }

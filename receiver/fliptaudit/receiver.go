@@ -95,6 +95,7 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	h.limits = r.cfg.limits()
 	h.health = &r.health
 	h.sigWarn.logger = r.set.Logger
+	h.runners = newHandOffRunners()
 	r.handler = h
 	if h.secret == nil {
 		r.set.Logger.Warn("The flipt_audit webhook has no signing_secret: requests are accepted without a signature check")
@@ -149,6 +150,7 @@ func (r *auditReceiver) stopWebhook(ctx context.Context) error {
 		err = errors.Join(err, r.server.Close())
 	}
 	r.served.Wait()
+	r.handler.runners.stop()
 	return err
 }
 

@@ -63,7 +63,8 @@ type webhookHandler struct {
 	health   *pipelineHealth // nil: the health path always answers ok
 	sigWarn  *signatureWarner
 	admit    *admission
-	maxBody  int64 // max_request_body_size as confighttp applies it
+	maxBody  int64           // max_request_body_size as confighttp applies it
+	runners  *handOffRunners // nil: a goroutine per hand-off
 }
 
 func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
@@ -223,7 +224,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	err = handOff(ctx, cancel, r.Context().Done(), h.consume, ld, h.grace, remember)
+	err = handOff(ctx, cancel, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
 	if err != nil {
 		code, retryAfter := downstreamStatus(err)
 		if retryAfter != "" {
