@@ -33,14 +33,43 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
-	// sizes is the scan's member count of each object with two members
-	// or more, in the order their second member is reached; next is the
-	// next to take.
+	// sizes is the scan's member count of each object with a member, in
+	// the order their first member is reached; next is the next to take.
 	sizes []int32
 	next  int
+	// arena holds the bytes of the strings decoded so far, one allocation
+	// for many of them instead of one each. Its bytes are never written
+	// twice.
+	arena []byte
 }
 
-// size returns the member count of the object whose second member is
+// arenaChunk bounds an arena: a body of numbers with one string early
+// would otherwise get an arena as large as itself, mostly unused.
+const arenaChunk = 32 << 10
+
+// reserve makes room in the arena for n more bytes of a string whose raw
+// text starts at data[start:]: a new arena as large as what is left of
+// data (the strings still to come cannot outgrow it, unescaping only
+// shortens), up to arenaChunk, or n.
+func (d *decoder) reserve(start, n int) {
+	if cap(d.arena)-len(d.arena) < n {
+		d.arena = make([]byte, 0, max(min(len(d.data)-start, arenaChunk), n))
+	}
+}
+
+// keep copies b, a string's bytes, into the arena and returns them as a
+// string.
+func (d *decoder) keep(start int, b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	d.reserve(start, len(b))
+	at := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return unsafe.String(&d.arena[at], len(b))
+}
+
+// size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
 	if d.next < len(d.sizes) {
@@ -186,7 +215,7 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		if n := len(held) + w.n; n >= d.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: d.lim.MaxMembers, Offset: d.pos}
 		}
-		if len(held)+w.n == 1 {
+		if len(held)+w.n == 0 {
 			// Sized once: Flipt's objects have a handful of members,
 			// each growth of which would be a copy.
 			w.size = d.size()
@@ -306,7 +335,9 @@ func (d *decoder) number(dst pcommon.Value) error {
 			return d.fail("invalid number")
 		}
 	}
-	lit := string(d.data[start:d.pos])
+	// Read in place: strconv keeps nothing of it (its errors copy), nor
+	// does the error below.
+	lit := unsafe.String(&d.data[start], d.pos-start)
 	if integral {
 		// "-0" stays a double so that it is written back as "-0".
 		if i, err := strconv.ParseInt(lit, 10, 64); err == nil && (i != 0 || lit[0] != '-') {
@@ -339,7 +370,7 @@ func (d *decoder) str() (string, error) {
 			if !utf8.Valid(s) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}
-			return string(s), nil
+			return d.keep(start, s), nil
 		}
 		if c == '\\' {
 			break
@@ -349,10 +380,11 @@ func (d *decoder) str() (string, error) {
 		}
 		d.pos++
 	}
-	// Unescaping only shortens: one buffer as long as the rest of the raw
-	// string holds it, and becomes the string without a copy.
-	buf := make([]byte, d.pos-start, rawStringEnd(d.data, d.pos)-start)
-	copy(buf, d.data[start:d.pos])
+	// Unescaping only shortens: the arena's room for the rest of the raw
+	// string holds it, and the bytes become the string without a copy.
+	d.reserve(start, rawStringEnd(d.data, d.pos)-start)
+	at := len(d.arena)
+	buf := append(d.arena[at:at], d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		switch {
@@ -364,7 +396,12 @@ func (d *decoder) str() (string, error) {
 			if len(buf) == 0 {
 				return "", nil
 			}
-			return unsafe.String(&buf[0], len(buf)), nil
+			if unsafe.SliceData(buf) != unsafe.SliceData(d.arena[at:cap(d.arena)]) {
+				// Outgrew its room (it cannot): buf is a copy of its own.
+				return unsafe.String(&buf[0], len(buf)), nil
+			}
+			d.arena = d.arena[:at+len(buf)]
+			return unsafe.String(&d.arena[at], len(buf)), nil
 		case c < 0x20:
 			return "", d.fail("control character in string")
 		case c != '\\':

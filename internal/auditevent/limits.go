@@ -120,6 +120,8 @@ type Checked struct {
 	// Elements is how many JSON values the body holds, what building it
 	// costs (about 90 bytes each) beside its strings.
 	Elements int
+	// Events is how many events it holds, the records DecodeRecords makes.
+	Events int
 }
 
 // Check scans a body as DecodeRecords reads it, without building anything,
@@ -127,10 +129,11 @@ type Checked struct {
 func (l Limits) Check(data []byte) (Checked, error) {
 	l = l.orDefault()
 	s := newScanner(data, l)
-	if _, err := s.allRecords(); err != nil {
+	n, err := s.allRecords()
+	if err != nil {
 		return Checked{}, err
 	}
-	return Checked{data: data, lim: l, sizes: s.sizes, Elements: s.elements}, nil
+	return Checked{data: data, lim: l, sizes: s.sizes, Elements: s.elements, Events: n}, nil
 }
 
 // DecodeRecords builds the records of a checked body, as the package's

@@ -19,15 +19,17 @@ import (
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
-	// sizes holds the member count of every object with two members or
-	// more, in the order the decoder reaches their second member, so that
-	// it sizes each at once instead of growing it (and knows a wide
-	// object's size when it widens).
+	// sizes holds the member count of every object with a member, in the
+	// order the decoder reaches their first member, so that it sizes each
+	// at once instead of growing it (and knows a wide object's size when
+	// it widens).
 	sizes []int32
 }
 
 func newScanner(data []byte, lim Limits) *scanner {
-	return &scanner{decoder: decoder{data: data, lim: lim}}
+	// Room for a Flipt event's objects (the event, metadata, actor,
+	// payload and a few in it) at once, instead of growing into it.
+	return &scanner{decoder: decoder{data: data, lim: lim}, sizes: make([]int32, 0, 8)}
 }
 
 // count adds one JSON value to the budget.
@@ -123,10 +125,11 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 		if n >= s.lim.MaxMembers {
 			return &LimitError{Limit: "max_members", Max: s.lim.MaxMembers, Offset: s.pos}
 		}
-		if n == 1 {
-			// Where the decoder sizes this object: at its second member,
-			// before its value, which may hold objects of its own. A
-			// single-member object needs no entry.
+		if n == 0 {
+			// Where the decoder sizes this object: at its first member,
+			// before its value, which may hold objects of its own; the
+			// map's first insert would otherwise allocate a slice the
+			// sizing then replaces.
 			sized = len(s.sizes)
 			s.sizes = append(s.sizes, 0)
 		}
@@ -155,7 +158,9 @@ func (s *scanner) key(want bool) ([]byte, error) {
 	if bytes.IndexByte(raw, '\\') < 0 {
 		return raw, nil
 	}
-	d := decoder{data: s.data, pos: start}
+	// Data cut after the key: a decoder sizes its string arena by what is
+	// left of its data.
+	d := decoder{data: s.data[:s.pos], pos: start}
 	k, err := d.str()
 	return []byte(k), err
 }
@@ -301,7 +306,8 @@ func (s *scanner) str() error {
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
 // whole string first, so a later syntax error in it takes precedence.
 func (s *scanner) invalidUTF8(start int) error {
-	d := decoder{data: s.data, pos: start - 1}
+	// Data cut after the string, as in key.
+	d := decoder{data: s.data[:min(rawStringEnd(s.data, start)+1, len(s.data))], pos: start - 1}
 	if _, err := d.str(); err != nil {
 		return err
 	}
@@ -412,10 +418,17 @@ func (f *eventFields) check(data []byte) error {
 			return fmt.Errorf("%w: %q must be a non-empty string", ErrNotEvent, k)
 		}
 	}
-	d := decoder{data: data[:f.stamp[1]], pos: f.stamp[0]}
-	ts, err := d.str()
-	if err != nil {
-		return err
+	// The stamp read in place when it has no escape (Flipt's never has):
+	// time.Parse keeps nothing of it, and the error below copies it.
+	ts := ""
+	if raw := data[f.stamp[0]+1 : f.stamp[1]-1]; bytes.IndexByte(raw, '\\') < 0 {
+		ts = unsafe.String(unsafe.SliceData(raw), len(raw))
+	} else {
+		d := decoder{data: data[:f.stamp[1]], pos: f.stamp[0]}
+		var err error
+		if ts, err = d.str(); err != nil {
+			return err
+		}
 	}
 	if _, err := time.Parse(time.RFC3339, ts); err != nil {
 		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, ts)

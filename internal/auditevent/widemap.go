@@ -15,7 +15,10 @@ type wideMap struct {
 	dst  pcommon.Map
 	n    int
 	keys map[string]struct{} // nil while narrow
-	mb   xpdata.MapBuilder
+	// mb is made when the object widens: a builder held by value would
+	// move every wideMap to the heap (the values it hands out point into
+	// it), one allocation per object.
+	mb   *xpdata.MapBuilder
 	size int // the object's member count from the scan, 0 if unknown
 }
 
@@ -36,6 +39,7 @@ func (w *wideMap) put(key string) (pcommon.Value, bool) {
 			n = max(w.size, narrowMembers+1)
 		}
 		w.keys = make(map[string]struct{}, n)
+		w.mb = new(xpdata.MapBuilder)
 		w.mb.EnsureCapacity(n)
 		for k, v := range w.dst.All() {
 			w.keys[k] = struct{}{}

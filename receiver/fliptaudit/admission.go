@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -118,6 +119,7 @@ func (a *admission) release(n int64) {
 type ticket struct {
 	a    *admission
 	held int64
+	buf  *[]byte // the body's buffer, from bodyPool
 }
 
 func (t *ticket) reserve(n int64) bool {
@@ -136,7 +138,25 @@ func (t *ticket) reserveTree(elements, bodyLen int) bool {
 	return t.reserve(min(need, t.a.maxBytes-t.held))
 }
 
-func (t *ticket) done() { t.a.release(t.held) }
+// done gives back the budget and the body's buffer: the body must not be
+// used after it.
+func (t *ticket) done() {
+	t.a.release(t.held)
+	if t.buf != nil {
+		bodyPool.Put(t.buf)
+		t.buf = nil
+	}
+}
+
+// pooledBody is the largest declared body read into a pooled buffer:
+// Flipt's events are a few hundred bytes, a batch of 1,000 in NDJSON
+// about 300 KiB.
+const pooledBody = 1 << 20
+
+// bodyPool holds buffers for bodies of a declared length. Nothing decoded
+// from a body refers to it (every string is copied out), so the buffer of
+// one request can serve the next.
+var bodyPool = sync.Pool{New: func() any { return new([]byte) }}
 
 // readBody reads r's body within max_request_body_size (maxBody) and the
 // budget: a declared length is reserved, or refused, before a byte is
@@ -150,7 +170,16 @@ func (t *ticket) readBody(r *http.Request, maxBody int64) ([]byte, error) {
 		if !t.reserve(n) {
 			return nil, errOverBudget
 		}
-		body := make([]byte, n)
+		var body []byte
+		if n <= pooledBody {
+			t.buf = bodyPool.Get().(*[]byte)
+			if int64(cap(*t.buf)) < n {
+				*t.buf = make([]byte, n)
+			}
+			body = (*t.buf)[:n]
+		} else {
+			body = make([]byte, n)
+		}
 		if _, err := io.ReadFull(r.Body, body); err != nil {
 			return nil, err
 		}

@@ -18,9 +18,14 @@ type pipelineHealth struct {
 func (p *pipelineHealth) record(err error, now time.Time) {
 	switch {
 	case err == nil:
-		p.failingSince.Store(nil)
+		// Read first: a store on every hand-off would contend for the
+		// line between requests on other cores.
+		if p.failingSince.Load() != nil {
+			p.failingSince.Store(nil)
+		}
 	case !consumererror.IsPermanent(err):
-		p.failingSince.CompareAndSwap(nil, &now)
+		since := now // escapes only on this path
+		p.failingSince.CompareAndSwap(nil, &since)
 	}
 }
 

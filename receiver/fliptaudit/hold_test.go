@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"runtime"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/client"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -249,3 +251,126 @@ type consumerFunc func(context.Context, plog.Logs) error
 func (f consumerFunc) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
 
 func (f consumerFunc) ConsumeLogs(ctx context.Context, ld plog.Logs) error { return f(ctx, ld) }
+
+// ctxEndConsumer blocks until its ctx ends and reports the error it ended
+// with.
+type ctxEndConsumer struct {
+	started chan struct{}
+	ended   chan error
+}
+
+func (c *ctxEndConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *ctxEndConsumer) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	c.started <- struct{}{}
+	<-ctx.Done()
+	c.ended <- ctx.Err()
+	return ctx.Err()
+}
+
+// A sender that goes away during the hold ends the next consumer's
+// context (cancelled, not the hold's deadline), as the request's own
+// context does: the hold is not waited out for nobody.
+func TestHoldEndsWhenSenderGoesAway(t *testing.T) {
+	next := &ctxEndConsumer{started: make(chan struct{}, 1), ended: make(chan error, 1)}
+	rcv := startReceiver(t, next, func(w *WebhookConfig) { w.HoldTimeout = 20 * time.Second })
+	r := fliptcapture.WebhookRequests(t, false)[0]
+	ctx, cancel := context.WithCancel(context.Background())
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, rcv.url, strings.NewReader(string(r.Body)))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	sent := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		sent <- err
+	}()
+	<-next.started
+	cancel() // the client closes the connection
+	require.Error(t, <-sent)
+	select {
+	case err := <-next.ended:
+		if !errors.Is(err, context.Canceled) {
+			t.Errorf("consumer's context ended with %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second): // half the hold: well before it
+		t.Fatal("the consumer's context did not end when the sender went away")
+	}
+}
+
+type holdKey struct{}
+
+// A hold's context carries the request's values, ends with the receiver's
+// Shutdown (its cause errStopping), and not with the request's context,
+// which handOff watches itself.
+func TestHoldParent(t *testing.T) {
+	req, reqCancel := context.WithCancel(context.WithValue(context.Background(), holdKey{}, "v"))
+	stopping, stop := context.WithCancelCause(context.Background())
+	ctx, cancel := context.WithTimeout(&holdParent{request: req, stopping: stopping}, time.Hour)
+	defer cancel()
+	if got := ctx.Value(holdKey{}); got != "v" {
+		t.Errorf("request value = %v", got)
+	}
+	reqCancel()
+	if ctx.Err() != nil {
+		t.Fatalf("the request's end ended the hold: %v", ctx.Err())
+	}
+	stop(errStopping)
+	select {
+	case <-ctx.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("Shutdown did not end the hold")
+	}
+	if !errors.Is(context.Cause(ctx), errStopping) {
+		t.Errorf("cause = %v, want errStopping", context.Cause(ctx))
+	}
+}
+
+// metadataConsumer records the client metadata its context carries.
+type metadataConsumer struct{ got chan []string }
+
+func (c *metadataConsumer) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *metadataConsumer) ConsumeLogs(ctx context.Context, _ plog.Logs) error {
+	c.got <- client.FromContext(ctx).Metadata.Get("X-Tenant")
+	return nil
+}
+
+// With include_metadata the next consumer sees the request's headers, as
+// from any confighttp receiver: the hold keeps the request's values.
+func TestIncludeMetadataReachesConsumer(t *testing.T) {
+	next := &metadataConsumer{got: make(chan []string, 1)}
+	rcv := startReceiver(t, next, func(w *WebhookConfig) { w.IncludeMetadata = true })
+	r := fliptcapture.WebhookRequests(t, false)[0]
+	if resp := post(t, rcv.url, "application/json", r.Body, "X-Tenant", "acme"); resp.status != http.StatusOK {
+		t.Fatalf("%d %s", resp.status, resp.body)
+	}
+	if got := <-next.got; len(got) != 1 || got[0] != "acme" {
+		t.Errorf("metadata X-Tenant = %v, want [acme]", got)
+	}
+}
+
+// Hand-off runners are reused: 200 hand-offs one after another leave a
+// few runners, not 200, and stop ends them all.
+func TestHandOffRunnersAreReusedAndStop(t *testing.T) {
+	before := runtime.NumGoroutine()
+	p := newHandOffRunners()
+	ok := func(context.Context, plog.Logs) error { return nil }
+	for range 200 {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if err := handOff(ctx, cancel, nil, p, ok, plog.NewLogs(), time.Second, nil); err != nil {
+			t.Fatal(err)
+		}
+		cancel()
+	}
+	if n := runtime.NumGoroutine() - before; n > 10 {
+		t.Errorf("%d goroutines left by 200 sequential hand-offs", n)
+	}
+	p.stop()
+	p.stop() // Shutdown after a failed Start stops them again
+	// +1: Eventually runs the condition on a goroutine of its own.
+	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+1 }, 10*time.Second, 10*time.Millisecond,
+		"runners left after stop")
+}

@@ -95,6 +95,7 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	h.limits = r.cfg.limits()
 	h.health = &r.health
 	h.sigWarn.logger = r.set.Logger
+	h.runners = newHandOffRunners()
 	r.handler = h
 	if h.secret == nil {
 		r.set.Logger.Warn("The flipt_audit webhook has no signing_secret: requests are accepted without a signature check")
@@ -103,10 +104,15 @@ func (r *auditReceiver) startWebhook(ctx context.Context, host component.Host, c
 	if err != nil {
 		return err
 	}
-	r.server, err = cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, h, confighttp.WithErrorHandler(h.errorHandler))
+	var otelhttpOn httpTelemetry
+	r.server, err = cfg.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, h,
+		confighttp.WithErrorHandler(h.errorHandler), otelhttpOn.option())
 	if err != nil {
 		return errors.Join(err, ln.Close())
 	}
+	// After ToServer, which made otelhttp's instruments: the probe gets
+	// the same ones.
+	otelhttpOn.decide(r.set.TelemetrySettings)
 	// Before confighttp's decompression, which matches the header exactly.
 	r.server.Handler = normalizeContentEncoding(r.server.Handler)
 	r.addr = ln.Addr()
@@ -144,6 +150,7 @@ func (r *auditReceiver) stopWebhook(ctx context.Context) error {
 		err = errors.Join(err, r.server.Close())
 	}
 	r.served.Wait()
+	r.handler.runners.stop()
 	return err
 }
 

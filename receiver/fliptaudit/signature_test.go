@@ -1,8 +1,10 @@
 package fliptaudit
 
 import (
+	"bytes"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"testing"
 
 	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
@@ -23,6 +25,21 @@ func TestValidSignatureOnCaptures(t *testing.T) {
 		}
 		if validSignature([]byte("other"), r.Body, r.Header(signatureHeader)) {
 			t.Errorf("request %d: verifies under another secret", r.Seq)
+		}
+	}
+}
+
+// decodeHex reads a signature as encoding/hex does: either case, and
+// anything but hex digits refused.
+func TestDecodeHexAsEncodingHex(t *testing.T) {
+	for _, in := range []string{
+		"00ff10ab", "00FF10AB", "aBcD0123", "0g000000", "000000 0", "0000000\xff", "-1000000", "zz000000", "gggggggg",
+	} {
+		var got, want [4]byte
+		_, err := hex.Decode(want[:], []byte(in))
+		ok := len(in) == 8 && decodeHex(got[:], in)
+		if ok != (err == nil) || ok && !bytes.Equal(got[:], want[:]) {
+			t.Errorf("%q: decodeHex %x %v, encoding/hex %x %v", in, got, ok, want, err)
 		}
 	}
 }

@@ -63,7 +63,8 @@ type webhookHandler struct {
 	health   *pipelineHealth // nil: the health path always answers ok
 	sigWarn  *signatureWarner
 	admit    *admission
-	maxBody  int64 // max_request_body_size as confighttp applies it
+	maxBody  int64           // max_request_body_size as confighttp applies it
+	runners  *handOffRunners // nil: a goroutine per hand-off
 }
 
 func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
@@ -133,10 +134,10 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// The hold starts with the handler, as the server's write deadline does
 	// (net/http sets it once the headers are read), so reading the body
-	// counts against it too.
-	ctx, cancel := context.WithTimeout(r.Context(), h.hold)
+	// counts against it too. It ends at Shutdown too, and when the sender
+	// goes away, which handOff watches.
+	ctx, cancel := context.WithTimeout(&holdParent{request: r.Context(), stopping: h.stopping}, h.hold)
 	defer cancel()
-	defer context.AfterFunc(h.stopping, func() { cancel() })()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
@@ -211,13 +212,18 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
-	err = handOff(ctx, h.consume, ld, h.grace, func(err error) {
-		// Also after a late success: Flipt's retry of a request answered
-		// 503 is then a duplicate the window can suppress.
-		if err == nil && h.dedup != nil {
-			h.dedup.remember(key)
+	var remember func(error)
+	if h.dedup != nil {
+		k := key // only this branch pays for the closure's copy
+		remember = func(err error) {
+			// Also after a late success: Flipt's retry of a request
+			// answered 503 is then a duplicate the window can suppress.
+			if err == nil {
+				h.dedup.remember(k)
+			}
 		}
-	})
+	}
+	err = handOff(ctx, cancel, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
 	if err != nil {
 		code, retryAfter := downstreamStatus(err)
 		if retryAfter != "" {
@@ -245,7 +251,9 @@ func decodeWebhookBody(body auditevent.Checked, observed pcommon.Timestamp) (plo
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
-	_, err := body.DecodeRecords(sl.LogRecords().AppendEmpty, auditevent.SourceWebhook, observed)
+	records := sl.LogRecords()
+	records.EnsureCapacity(body.Events) // a batch's records without growing the slice
+	_, err := body.DecodeRecords(records.AppendEmpty, auditevent.SourceWebhook, observed)
 	return ld, err
 }
 
