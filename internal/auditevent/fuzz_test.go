@@ -26,17 +26,32 @@ func FuzzDecodeRecords(f *testing.F) {
 	f.Add([]byte("{\"version\":\"0.2\",\"type\":\"t\",\"action\":\"a\",\"timestamp\":\"2026-01-01T00:00:00Z\",\"x\":\"\\ud83d\\ude00\\u2028\"}\n{}"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		logs := plog.NewLogRecordSlice()
-		n, err := DecodeRecords(body, logs.AppendEmpty, SourceWebhook, observed)
+		// The webhook reuses a request's buffer for the next request, so no
+		// record may refer to the bytes it was decoded from: they are
+		// overwritten once decoded, and the records must not change.
+		in := bytes.Clone(body)
+		n, err := DecodeRecords(in, logs.AppendEmpty, SourceWebhook, observed)
 		if err != nil {
 			return
 		}
 		if n != logs.Len() {
 			t.Fatalf("decoded %d events into %d records", n, logs.Len())
 		}
+		var before [][]byte
 		for _, lr := range logs.All() {
+			rec, _ := Body(lr)
+			before = append(before, Append(nil, rec, FormatJSON))
+		}
+		for i := range in {
+			in[i] = 0xA5
+		}
+		for i, lr := range logs.All() {
 			body, ok := Body(lr)
 			if !ok {
 				t.Fatal("accepted event is not an audit record")
+			}
+			if after := Append(nil, body, FormatJSON); !bytes.Equal(after, before[i]) {
+				t.Fatalf("record %d changed when its input was overwritten:\n%s\n%s", i, before[i], after)
 			}
 			for _, format := range []Format{FormatJSON, FormatConsole, FormatWebhook} {
 				first := Append(nil, body, format)
