@@ -161,7 +161,9 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 			e := eval{weight: 1}
 			name := span.Name()
 			bulk := isBulk(name)
-			if !bulk && readV1Span(span, &e) {
+			// Flipt v1 writes its attributes on the server span of the
+			// gRPC call; the HTTP span around it (as many again) has none.
+			if !bulk && isFliptRPC(name) && readV1Span(span, &e) {
 				if !sp.first() {
 					return
 				}

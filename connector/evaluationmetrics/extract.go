@@ -90,6 +90,12 @@ func isBulk(name string) bool {
 	return name == ofrepPrefix+"EvaluateBulk" || name == evaluationPrefixV1+"Batch" || name == legacyPrefix+"BatchEvaluate"
 }
 
+// isFliptRPC reports the server spans of Flipt's own gRPC services, named
+// flipt.<service>/<method>: the only spans Flipt v1 sets flipt.flag on.
+func isFliptRPC(name string) bool {
+	return len(name) > len("flipt.") && name[:len("flipt.")] == "flipt."
+}
+
 func isEvaluationSpan(name string) bool {
 	switch {
 	case strings.HasPrefix(name, evaluationPrefixV1):
