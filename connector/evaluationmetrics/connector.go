@@ -136,6 +136,9 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 // span records it for deduplication; a re-sent span counts nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
 	events := span.Events()
+	if events.Len() == 0 && !isFliptRPC(span.Name()) {
+		return // no reader has work: an HTTP span, say
+	}
 	// One look at the event names says which readers have work.
 	var kinds eventKind
 	for i := range events.Len() {
