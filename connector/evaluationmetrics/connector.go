@@ -135,10 +135,10 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 // examine counts the evaluations one span carries. The first count of a
 // span records it for deduplication; a re-sent span counts nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
-	events := span.Events()
-	if events.Len() == 0 && !isFliptRPC(span.Name()) {
-		return // no reader has work: an HTTP span, say
+	if !mayCount(span) {
+		return
 	}
+	events := span.Events()
 	// One look at the event names says which readers have work.
 	var kinds eventKind
 	for i := range events.Len() {

@@ -96,6 +96,12 @@ func isFliptRPC(name string) bool {
 	return len(name) > len("flipt.") && name[:len("flipt.")] == "flipt."
 }
 
+// mayCount reports whether any reader has work on span: it has events, or
+// it is one of Flipt's gRPC calls. The HTTP span around each call has none.
+func mayCount(span ptrace.Span) bool {
+	return span.Events().Len() > 0 || isFliptRPC(span.Name())
+}
+
 func isEvaluationSpan(name string) bool {
 	switch {
 	case strings.HasPrefix(name, evaluationPrefixV1):
