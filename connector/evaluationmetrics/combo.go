@@ -140,14 +140,18 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 		a, b := sigOf(s)
 		h = mix(h, a, b, len(s))
 	}
-	p.h = h ^ h>>29
+	h *= 0xbf58476d1ce4e5b9
+	p.h = h ^ h>>32 // the table indexes by the low bits
 	return true
 }
 
+// mix folds one field into h with one multiplication: its second word and
+// length are multiplied in by the next field's call, the last ones by the
+// finish in makeProbe. The hash only spreads combos over the table; a
+// lookup compares the fields, so a weaker hash costs probes, never a wrong
+// combo.
 func mix(h, a, b uint64, n int) uint64 {
-	h = (h ^ a) * 0x9e3779b97f4a7c15
-	h = (h ^ b ^ uint64(n)) * 0xbf58476d1ce4e5b9
-	return h ^ h>>31
+	return (h^a)*0x9e3779b97f4a7c15 ^ b ^ uint64(n)
 }
 
 // matches reports whether e, whose probe is p, has the fields co was made
