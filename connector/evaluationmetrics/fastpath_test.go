@@ -287,3 +287,21 @@ func TestV1ReaderRuledOutOnlyWhereItFindsNothing(t *testing.T) {
 		assert.Equal(t, want, isFliptRPC(name), "%q", name)
 	}
 }
+
+// The match word is part of a combo's kind: the three words readers write
+// are told apart, and any other word is not cached.
+func TestMatchInComboKind(t *testing.T) {
+	codes := map[uint8]string{}
+	for _, m := range []string{"", "true", "false"} {
+		e := eval{match: m}
+		k := comboKind(&e)
+		require.NotContains(t, codes, k, "%q", m)
+		codes[k] = m
+		var p probe
+		assert.True(t, makeProbe(&e, 64, &p), "%q", m)
+	}
+	for _, m := range []string{"TRUE", "yes", "fals", "true "} {
+		var p probe
+		assert.False(t, makeProbe(&eval{match: m}, 64, &p), "%q", m)
+	}
+}
