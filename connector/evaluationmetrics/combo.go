@@ -70,13 +70,28 @@ func newFieldSig(s string) fieldSig {
 	return fieldSig{s: s, a: a, b: b}
 }
 
-// comboKind packs the fields of e that are not strings.
+// comboKind packs the fields of e that are not strings, and its match,
+// which is one of three words (matchCode).
 func comboKind(e *eval) uint8 {
-	k := uint8(e.typ) | uint8(e.side)<<2
+	k := uint8(e.typ) | uint8(e.side)<<2 | matchCode(e.match)<<5
 	if e.err {
 		k |= 1 << 4
 	}
 	return k
+}
+
+// matchCode tells the match words apart: 0 for "", 1 for "true", 2 for
+// "false", 3 for anything else (an evaluation that is not cached).
+func matchCode(m string) uint8 {
+	switch {
+	case m == "":
+		return 0
+	case m == "true":
+		return 1
+	case m == "false":
+		return 2
+	}
+	return 3
 }
 
 // segmentCount is the number of segment keys e carries: its segment list,
@@ -118,16 +133,17 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 		return false
 	}
 	p.kind = comboKind(e)
+	if p.kind>>5 == 3 {
+		return false
+	}
 	h := uint64(p.kind) + 1
-	// Written out so that sigOf is inlined six times.
+	// Written out so that sigOf is inlined five times; match is in kind.
 	p.a[cfNamespace], p.b[cfNamespace] = sigOf(e.namespace)
 	h = mix(h, p.a[cfNamespace], p.b[cfNamespace], len(e.namespace))
 	p.a[cfFlag], p.b[cfFlag] = sigOf(e.flag)
 	h = mix(h, p.a[cfFlag], p.b[cfFlag], len(e.flag))
 	p.a[cfEnvironment], p.b[cfEnvironment] = sigOf(e.environment)
 	h = mix(h, p.a[cfEnvironment], p.b[cfEnvironment], len(e.environment))
-	p.a[cfMatch], p.b[cfMatch] = sigOf(e.match)
-	h = mix(h, p.a[cfMatch], p.b[cfMatch], len(e.match))
 	p.a[cfReason], p.b[cfReason] = sigOf(e.reason)
 	h = mix(h, p.a[cfReason], p.b[cfReason], len(e.reason))
 	p.a[cfValue], p.b[cfValue] = sigOf(e.value)
@@ -140,14 +156,18 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 		a, b := sigOf(s)
 		h = mix(h, a, b, len(s))
 	}
-	p.h = h ^ h>>29
+	h *= 0xbf58476d1ce4e5b9
+	p.h = h ^ h>>32 // the table indexes by the low bits
 	return true
 }
 
+// mix folds one field into h with one multiplication: its second word and
+// length are multiplied in by the next field's call, the last ones by the
+// finish in makeProbe. The hash only spreads combos over the table; a
+// lookup compares the fields, so a weaker hash costs probes, never a wrong
+// combo.
 func mix(h, a, b uint64, n int) uint64 {
-	h = (h ^ a) * 0x9e3779b97f4a7c15
-	h = (h ^ b ^ uint64(n)) * 0xbf58476d1ce4e5b9
-	return h ^ h>>31
+	return (h^a)*0x9e3779b97f4a7c15 ^ b ^ uint64(n)
 }
 
 // matches reports whether e, whose probe is p, has the fields co was made
@@ -158,7 +178,6 @@ func (co *combo) matches(p *probe, e *eval) bool {
 		!f[cfValue].equal(e.value, p.a[cfValue], p.b[cfValue]) ||
 		!f[cfNamespace].equal(e.namespace, p.a[cfNamespace], p.b[cfNamespace]) ||
 		!f[cfEnvironment].equal(e.environment, p.a[cfEnvironment], p.b[cfEnvironment]) ||
-		!f[cfMatch].equal(e.match, p.a[cfMatch], p.b[cfMatch]) ||
 		!f[cfReason].equal(e.reason, p.a[cfReason], p.b[cfReason]) ||
 		e.segmentCount() != len(co.segments) {
 		return false

@@ -135,6 +135,9 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 // examine counts the evaluations one span carries. The first count of a
 // span records it for deduplication; a re-sent span counts nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
+	if !mayCount(span) {
+		return
+	}
 	events := span.Events()
 	// One look at the event names says which readers have work.
 	var kinds eventKind
@@ -161,7 +164,9 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 			e := eval{weight: 1}
 			name := span.Name()
 			bulk := isBulk(name)
-			if !bulk && readV1Span(span, &e) {
+			// Flipt v1 writes its attributes on the server span of the
+			// gRPC call; the HTTP span around it (as many again) has none.
+			if !bulk && isFliptRPC(name) && readV1Span(span, &e) {
 				if !sp.first() {
 					return
 				}

@@ -93,7 +93,8 @@ func (d *dedup) first(s ptrace.Span, now int64) bool {
 	return true
 }
 
-// prefetch loads the bucket of every span before the spans are examined.
+// prefetch loads the bucket of every span that may count before the spans
+// are examined.
 // The loads are independent, so the processor overlaps their cache misses
 // (the table is megabytes and fresh spans land anywhere in it); the lookups
 // that follow then hit the cache instead of waiting on each miss in turn.
@@ -103,7 +104,9 @@ func (d *dedup) prefetch(spans ptrace.SpanSlice) {
 	}
 	var x uint64
 	for i := range spans.Len() {
-		x += d.buckets[fingerprint(spans.At(i))&d.mask][0]
+		if s := spans.At(i); mayCount(s) {
+			x += d.buckets[fingerprint(s)&d.mask][0]
+		}
 	}
 	d.sink += x
 }

@@ -90,6 +90,18 @@ func isBulk(name string) bool {
 	return name == ofrepPrefix+"EvaluateBulk" || name == evaluationPrefixV1+"Batch" || name == legacyPrefix+"BatchEvaluate"
 }
 
+// isFliptRPC reports the server spans of Flipt's own gRPC services, named
+// flipt.<service>/<method>: the only spans Flipt v1 sets flipt.flag on.
+func isFliptRPC(name string) bool {
+	return len(name) > len("flipt.") && name[:len("flipt.")] == "flipt."
+}
+
+// mayCount reports whether any reader has work on span: it has events, or
+// it is one of Flipt's gRPC calls. The HTTP span around each call has none.
+func mayCount(span ptrace.Span) bool {
+	return span.Events().Len() > 0 || isFliptRPC(span.Name())
+}
+
 func isEvaluationSpan(name string) bool {
 	switch {
 	case strings.HasPrefix(name, evaluationPrefixV1):

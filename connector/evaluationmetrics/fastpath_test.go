@@ -256,3 +256,52 @@ func TestComboKeyOwnsItsStrings(t *testing.T) {
 	e2.flag = strings.Clone("a-flag-key-longer-than-sixteen")
 	assert.Same(t, first, s.combo(st, &e2, 1))
 }
+
+// The v1 span reader runs only on spans named for Flipt's gRPC services.
+// On every span both real servers sent, the reader finds nothing on the
+// spans ruled out (the HTTP spans around each call, half of them).
+func TestV1ReaderRuledOutOnlyWhereItFindsNothing(t *testing.T) {
+	read, ruledOut := 0, 0
+	for _, td := range append(fliptcapture.Traces(t), fliptcapture.V2Traces(t)...) {
+		for _, rs := range td.ResourceSpans().All() {
+			for _, ss := range rs.ScopeSpans().All() {
+				for _, s := range ss.Spans().All() {
+					var e eval
+					found := readV1Span(s, &e)
+					if !isFliptRPC(s.Name()) {
+						ruledOut++
+						assert.False(t, found, "span %q carries a v1 evaluation", s.Name())
+					} else if found {
+						read++
+					}
+				}
+			}
+		}
+	}
+	assert.Equal(t, 34, read, "the v1 evaluations of the captures")
+	assert.Greater(t, ruledOut, 300)
+	for name, want := range map[string]bool{
+		"flipt.evaluation.EvaluationService/Variant": true, "flipt.Flipt/Evaluate": true, "flipt.ofrep.OFREPService/EvaluateFlag": true,
+		"POST /evaluate/v1/*": false, "flipt.": false, "flipt": false, "": false, "grpc.health.v1.Health/Check": false, "Flipt.Flipt/Evaluate": false,
+	} {
+		assert.Equal(t, want, isFliptRPC(name), "%q", name)
+	}
+}
+
+// The match word is part of a combo's kind: the three words readers write
+// are told apart, and any other word is not cached.
+func TestMatchInComboKind(t *testing.T) {
+	codes := map[uint8]string{}
+	for _, m := range []string{"", "true", "false"} {
+		e := eval{match: m}
+		k := comboKind(&e)
+		require.NotContains(t, codes, k, "%q", m)
+		codes[k] = m
+		var p probe
+		assert.True(t, makeProbe(&e, 64, &p), "%q", m)
+	}
+	for _, m := range []string{"TRUE", "yes", "fals", "true "} {
+		var p probe
+		assert.False(t, makeProbe(&eval{match: m}, 64, &p), "%q", m)
+	}
+}
