@@ -1,20 +1,26 @@
 package ancestry
 
-import "math/rand/v2"
+import (
+	"math/bits"
+	"math/rand/v2"
+)
 
 // index maps span keys to nodes: open addressing with linear probing, at
-// most half full. Keys are mixed with a random seed, new for each batch, so
-// crafted span IDs cannot make probe runs long; the mix is murmur3's
-// finalizer, a few multiplies where a generic hash call cost more than the
-// probe. A slot counts only if it
+// most half full. A key's home is the high bits of the key times a random
+// odd multiplier, new for each batch (multiply-shift hashing: any two keys
+// share a home with chance at most 2/len(slots) over the multiplier), so
+// crafted span IDs cannot make probe runs long; one multiply, where a
+// seeded finalizer took two and a generic hash call more. A slot counts
+// only if it
 // carries the current generation, so reset costs nothing however large the
 // table grew for an earlier batch.
 type index struct {
 	slots []slot
 	mask  uint64
+	shift uint8 // 64 - log2(len(slots))
 	gen   uint32
 	used  int
-	seed  uint64
+	seed  uint64 // odd
 }
 
 type slot struct {
@@ -48,23 +54,18 @@ func (x *index) getOrPut(key uint64, next Node) (Node, bool) {
 
 // home is where key's probe run starts.
 func (x *index) home(key uint64) uint64 {
-	h := key ^ x.seed
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	h ^= h >> 33
-	return h & x.mask
+	return key * x.seed >> x.shift
 }
 
 // grow doubles the table and puts back the current entries.
 func (x *index) grow() {
 	old, gen := x.slots, x.gen
 	if x.seed == 0 { // a graph never reset yet
-		x.seed = rand.Uint64()
+		x.seed = rand.Uint64() | 1
 	}
 	n := max(minSlots, 2*len(old))
 	x.slots, x.mask, x.gen = make([]slot, n), uint64(n-1), 1
+	x.shift = uint8(64 - bits.TrailingZeros(uint(n)))
 	for _, s := range old {
 		if s.gen != gen {
 			continue
@@ -80,7 +81,7 @@ func (x *index) grow() {
 // reset empties the index: a new generation, and a new seed.
 func (x *index) reset() {
 	x.used = 0
-	x.seed = rand.Uint64()
+	x.seed = rand.Uint64() | 1
 	x.gen++
 	if x.gen == 0 { // wrapped: old slots could pass for current ones
 		clear(x.slots)

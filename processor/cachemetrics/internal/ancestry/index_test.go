@@ -53,3 +53,34 @@ func TestIndexGenerationWraps(t *testing.T) {
 	_, found := x.getOrPut(9, 0)
 	assert.False(t, found, "a slot left from an old generation is empty after the wrap")
 }
+
+// Key families a plain mask or a plain multiply would pile into a few runs:
+// keys that differ only in their high bits, only in their low bits, or by a
+// fixed stride. With a random odd multiplier per batch no probe run grows
+// long.
+func TestIndexRunsStayShort(t *testing.T) {
+	families := map[string]func(i uint64) uint64{
+		"high bits": func(i uint64) uint64 { return i << 48 },
+		"low bits":  func(i uint64) uint64 { return 0xdead_beef_0000_0000 | i },
+		"stride":    func(i uint64) uint64 { return i * 1 << 20 },
+	}
+	for name, key := range families {
+		var x index
+		for range 3 { // three batches, three multipliers
+			for i := range uint64(30_000) {
+				x.getOrPut(key(i), Node(i))
+			}
+			longest, run := 0, 0
+			for i := range 2 * len(x.slots) { // twice round: a run may wrap
+				if x.slots[i%len(x.slots)].gen == x.gen {
+					run++
+					longest = max(longest, run)
+				} else {
+					run = 0
+				}
+			}
+			assert.Less(t, longest, 200, "%s: longest run of %d slots", name, longest)
+			x.reset()
+		}
+	}
+}

@@ -29,11 +29,16 @@ func New[K Key](max int, ttl int64) *Table[K] {
 
 // find returns the place of k in the ring.
 func (t *Table[K]) find(k K) (int32, bool) {
+	return t.findTag(k, t.idx.tag(uint64(k)))
+}
+
+// findTag is find given k's tag, so a call that goes on to insert k mixes
+// it once.
+func (t *Table[K]) findTag(k K, tag uint32) (int32, bool) {
 	x := &t.idx
 	if len(x.slots) == 0 {
 		return 0, false
 	}
-	tag := x.tag(uint64(k))
 	for i := x.home(tag); ; i = (i + 1) & x.mask {
 		s := x.slots[i]
 		if s == 0 {
@@ -56,8 +61,9 @@ func (t *Table[K]) Has(k K, at int64) bool {
 // Put adds k. A new key expires ttl after now; an existing one keeps its
 // expiry, so a key is never queued twice.
 func (t *Table[K]) Put(k K, now int64) {
-	if _, ok := t.find(k); !ok {
-		t.insert(k, now)
+	tag := t.idx.tag(uint64(k))
+	if _, ok := t.findTag(k, tag); !ok {
+		t.insert(k, tag, now)
 	}
 }
 
@@ -66,20 +72,22 @@ func (t *Table[K]) Put(k K, now int64) {
 // a key is never queued twice. Calling Expire once per batch keeps this to
 // one probe for a key already held.
 func (t *Table[K]) Add(k K, now int64) bool {
-	if pos, ok := t.find(k); ok {
+	tag := t.idx.tag(uint64(k))
+	if pos, ok := t.findTag(k, tag); ok {
 		if t.q.items[pos].exp > now {
 			return false
 		}
 		t.Expire(now)
-		if _, ok := t.find(k); ok {
+		if _, ok := t.findTag(k, tag); ok {
 			return true // the clock went back: new, but it keeps its slot
 		}
 	}
-	t.insert(k, now)
+	t.insert(k, tag, now)
 	return true
 }
 
-func (t *Table[K]) insert(k K, now int64) {
+// insert adds k, absent, whose tag is tag.
+func (t *Table[K]) insert(k K, tag uint32, now int64) {
 	if t.q.n >= t.max {
 		t.pop()
 		t.evictions++
@@ -88,7 +96,7 @@ func (t *Table[K]) insert(k K, now int64) {
 		t.grow()
 	}
 	pos := t.q.push(entry[K]{key: k, exp: now + t.ttl})
-	t.idx.put(t.idx.tag(uint64(k)), pos)
+	t.idx.put(tag, pos)
 }
 
 // grow doubles the ring, up to max, and rebuilds the index for the new
