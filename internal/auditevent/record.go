@@ -127,33 +127,62 @@ func (d *decoder) records(newRecord func() plog.LogRecord, source string, observ
 // severity, event name and query attributes from it.
 func Fill(lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
 	body := lr.Body().Map()
-	var fields [4]string
+	// One pass over the body's members instead of a lookup (a scan of
+	// them) per field; the first of equal keys wins, as Get would have it.
+	var fields [4]pcommon.Value
+	var found [4]bool
+	var statusV, metaV pcommon.Value
+	var hasStatus, hasMeta bool
+	for k, v := range body.All() {
+		i := -1
+		switch k {
+		case KeyVersion:
+			i = 0
+		case KeyType:
+			i = 1
+		case KeyAction:
+			i = 2
+		case KeyTimestamp:
+			i = 3
+		case KeyStatus:
+			if !hasStatus {
+				statusV, hasStatus = v, true
+			}
+		case KeyMetadata:
+			if !hasMeta {
+				metaV, hasMeta = v, true
+			}
+		}
+		if i >= 0 && !found[i] {
+			fields[i], found[i] = v, true
+		}
+	}
+	var strs [4]string
 	for i, k := range [...]string{KeyVersion, KeyType, KeyAction, KeyTimestamp} {
-		v, ok := body.Get(k)
-		if !ok {
+		if !found[i] {
 			return fmt.Errorf("%w: missing %q", ErrNotEvent, k)
 		}
-		if v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
+		if v := fields[i]; v.Type() != pcommon.ValueTypeStr || v.Str() == "" {
 			return fmt.Errorf("%w: %q must be a non-empty string", ErrNotEvent, k)
 		}
-		fields[i] = v.Str()
+		strs[i] = fields[i].Str()
 	}
-	ts, err := time.Parse(time.RFC3339, fields[3])
+	ts, err := time.Parse(time.RFC3339, strs[3])
 	if err != nil {
-		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, fields[3])
+		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, strs[3])
 	}
 	status := ""
-	if v, ok := body.Get(KeyStatus); ok {
-		if v.Type() != pcommon.ValueTypeStr {
+	if hasStatus {
+		if statusV.Type() != pcommon.ValueTypeStr {
 			return fmt.Errorf("%w: %q must be a string", ErrNotEvent, KeyStatus)
 		}
-		status = v.Str()
+		status = statusV.Str()
 	}
 	var actor pcommon.Map
-	if v, ok := body.Get(KeyMetadata); ok {
-		switch v.Type() {
+	if hasMeta {
+		switch metaV.Type() {
 		case pcommon.ValueTypeMap:
-			if a, ok := v.Map().Get(KeyActor); ok {
+			if a, ok := metaV.Map().Get(KeyActor); ok {
 				switch a.Type() {
 				case pcommon.ValueTypeMap:
 					actor = a.Map()
@@ -180,9 +209,9 @@ func Fill(lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
 	}
 	attrs := lr.Attributes()
 	attrs.EnsureCapacity(8)
-	attrs.PutStr(AttrVersion, fields[0])
-	attrs.PutStr(AttrType, fields[1])
-	attrs.PutStr(AttrAction, fields[2])
+	attrs.PutStr(AttrVersion, strs[0])
+	attrs.PutStr(AttrType, strs[1])
+	attrs.PutStr(AttrAction, strs[2])
 	if status != "" {
 		attrs.PutStr(AttrStatus, status)
 	}

@@ -374,3 +374,31 @@ func TestHandOffRunnersAreReusedAndStop(t *testing.T) {
 	require.Eventually(t, func() bool { return runtime.NumGoroutine() <= before+1 }, 10*time.Second, 10*time.Millisecond,
 		"runners left after stop")
 }
+
+// Hand-off jobs are reused, but never one whose handler stopped waiting:
+// the result a late consumer sends after its hold ended does not reach
+// the hand-offs that follow, each of which gets its own consumer's error.
+func TestLateResultNeverReachesALaterHandOff(t *testing.T) {
+	p := newHandOffRunners()
+	defer p.stop()
+	errLate, errOwn := errors.New("late"), errors.New("own")
+	release := make(chan struct{})
+	late := func(context.Context, plog.Logs) error { <-release; return errLate }
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // the hold is over before the consumer returns
+	if err := handOff(ctx, cancel, nil, p, late, plog.NewLogs(), time.Millisecond, nil); !errors.Is(err, errHoldExpired) {
+		t.Fatalf("held hand-off: %v, want errHoldExpired", err)
+	}
+	for i := range 100 {
+		if i == 50 {
+			close(release) // the late consumer returns among the others
+		}
+		own := func(context.Context, plog.Logs) error { return errOwn }
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		err := handOff(ctx, cancel, nil, p, own, plog.NewLogs(), time.Minute, nil)
+		cancel()
+		if !errors.Is(err, errOwn) {
+			t.Fatalf("hand-off %d: %v, want its own consumer's error", i, err)
+		}
+	}
+}

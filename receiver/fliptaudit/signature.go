@@ -16,30 +16,38 @@ const signatureHeader = "X-Flipt-Webhook-Signature"
 // (Reset restores the keyed state), as making one per request costs more
 // allocations than hashing a Flipt event.
 type signer struct {
-	pool sync.Pool
+	pool sync.Pool // of *keyedMAC
+}
+
+// keyedMAC is a keyed HMAC with room for its sum: a sum written into the
+// stack through the hash.Hash interface would escape, an allocation per
+// request.
+type keyedMAC struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
 }
 
 func newSigner(secret []byte) *signer {
 	key := append([]byte(nil), secret...)
-	return &signer{pool: sync.Pool{New: func() any { return hmac.New(sha256.New, key) }}}
+	return &signer{pool: sync.Pool{New: func() any { return &keyedMAC{mac: hmac.New(sha256.New, key)} }}}
 }
 
 // valid reports whether sig is the signature of body, comparing in
 // constant time.
 func (s *signer) valid(body []byte, sig string) bool {
-	var got, want [sha256.Size]byte
+	var got [sha256.Size]byte
 	if len(sig) != hex.EncodedLen(sha256.Size) {
 		return false
 	}
 	if !decodeHex(got[:], sig) {
 		return false
 	}
-	mac := s.pool.Get().(hash.Hash)
-	mac.Reset()
-	mac.Write(body)
-	mac.Sum(want[:0])
-	s.pool.Put(mac)
-	return hmac.Equal(got[:], want[:])
+	k := s.pool.Get().(*keyedMAC)
+	k.mac.Reset()
+	k.mac.Write(body)
+	ok := hmac.Equal(got[:], k.mac.Sum(k.sum[:0]))
+	s.pool.Put(k)
+	return ok
 }
 
 // decodeHex decodes the hex of sig into dst (len(sig) is 2*len(dst)),

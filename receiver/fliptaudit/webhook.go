@@ -149,7 +149,11 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Without a signature the body need not be read to be refused.
-	if h.secret != nil && r.Header.Get(signatureHeader) == "" {
+	var sig string
+	if h.secret != nil {
+		sig = r.Header.Get(signatureHeader)
+	}
+	if h.secret != nil && sig == "" {
 		h.sigWarn.refused(r.RemoteAddr)
 		h.refuseUnread(w, r, http.StatusUnauthorized, reasonSignature, "missing "+signatureHeader)
 		return
@@ -180,7 +184,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		}
 		return
 	}
-	if h.secret != nil && !h.signer.valid(body, r.Header.Get(signatureHeader)) {
+	if h.secret != nil && !h.signer.valid(body, sig) {
 		h.sigWarn.refused(r.RemoteAddr)
 		h.refuse(w, r, http.StatusUnauthorized, reasonSignature, "missing or invalid "+signatureHeader)
 		return

@@ -1,0 +1,5 @@
+//go:build !race
+
+package fliptaudit
+
+const raceEnabled = false
