@@ -72,16 +72,7 @@ var grafanaIntervals = map[string]string{
 // as the traffic says: the one bad signature sent fires
 // FliptWebhookSignatureFailures and nothing else fires.
 func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary and Prometheus")
-	}
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus not found in CI: .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("prometheus not found: install Debian's prometheus package (apt-get install prometheus) to run the dashboards' queries")
-	}
+	promBin := prometheusBinary(t)
 	env := newDefaultPipelineEnv(t)
 	col := e2etest.Start(t, e2etest.Options{
 		Env: env.vars(),
@@ -169,6 +160,23 @@ func TestE2EDashboardsAgainstPrometheus(t *testing.T) {
 	if strings.Contains(col.Output(), "\terror\t") {
 		t.Errorf("the collector logged an error while serving the dashboards' series:\n%s", col.Output())
 	}
+}
+
+// prometheusBinary is Debian's prometheus, or skips the test without it
+// (fails in CI, whose setup installs it) and under -short.
+func prometheusBinary(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the binary and Prometheus")
+	}
+	bin, err := exec.LookPath("prometheus")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("prometheus not found in CI: .ci/run installs Debian's prometheus package")
+		}
+		t.Skip("prometheus not found: install Debian's prometheus package (apt-get install prometheus) to run the dashboards' queries")
+	}
+	return bin
 }
 
 func loadDashboards(t *testing.T) []dashboards.Dashboard {

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -64,16 +63,7 @@ var v2ComparedOwnSeries = []string{
 // errors returns data, and each derived series equals Flipt's own /metrics
 // of that run.
 func TestE2EDashboardsV2AgainstPrometheus(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the binary and Prometheus")
-	}
-	promBin, err := exec.LookPath("prometheus")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("prometheus not found in CI: .ci/run installs Debian's prometheus package")
-		}
-		t.Skip("prometheus not found: install Debian's prometheus package (apt-get install prometheus) to run the dashboards' queries")
-	}
+	promBin := prometheusBinary(t)
 	var v2 []dashboards.Dashboard
 	for _, d := range loadDashboards(t) {
 		if d.UID == v2EvaluationsUID {
