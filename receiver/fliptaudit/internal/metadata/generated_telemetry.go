@@ -97,7 +97,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.FliptAuditRequestsRefused, err = builder.meter.Int64Counter(
 		"otelcol_flipt_audit_requests_refused",
-		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]"),
+		metric.WithDescription("Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress for all of admission_wait, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]"),
 		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)

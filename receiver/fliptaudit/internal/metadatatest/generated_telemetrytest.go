@@ -104,7 +104,7 @@ func AssertEqualFliptAuditFileOpen(t *testing.T, tt *componenttest.Telemetry, dp
 func AssertEqualFliptAuditRequestsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_flipt_audit_requests_refused",
-		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]",
+		Description: "Webhook requests answered with an error, by reason (signature, auth, malformed, not_event, limit, too_large, content_type, method, downstream, timeout when hold_timeout ended the wait for the pipeline, shutdown when the receiver stopped during it, busy when max_concurrent_requests were in progress for all of admission_wait, admission when the body or its records did not fit in what max_in_flight_bytes left). [Alpha]",
 		Unit:        "{request}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
