@@ -13,8 +13,6 @@ package cachemetrics_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -25,8 +23,9 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/spanrate"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 	"github.com/otelcol-flipt/otelcol-flipt/processor/cachemetrics"
 )
 
@@ -111,9 +110,7 @@ func run(b *testing.B, batches []ptrace.Traces, renew int) {
 			for ; b.Loop(); i++ {
 				consume(i)
 			}
-			perBatch := float64(spans) / float64(len(batches))
-			b.ReportMetric(perBatch*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(perBatch*float64(b.N)), "ns/span")
+			spanrate.Report(b, float64(spans)/float64(len(batches)))
 		})
 	}
 }
@@ -144,45 +141,17 @@ func newPass(td ptrace.Traces, pass uint32) {
 // trace IDs, as live traffic would, so the inference and dedup tables fill
 // and turn over.
 func BenchmarkFliptCaptures(b *testing.B) {
-	files, err := filepath.Glob("../../testdata/flipt-v1.61.1/otlp/*-v1_traces.bin")
-	if err != nil || len(files) != 8 {
-		b.Fatalf("captures: %v (%d files)", err, len(files))
-	}
-	var bodies []ptrace.Traces
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(raw); err != nil {
-			b.Fatal(err)
-		}
-		bodies = append(bodies, req.Traces())
-	}
+	bodies := fliptcapture.Traces(b)
 	var batches []ptrace.Traces
 	for round := range 64 {
 		for _, body := range bodies {
 			td := ptrace.NewTraces()
 			body.CopyTo(td)
-			retrace(td, byte(round))
+			fliptcapture.Retrace(td, uint32(round))
 			batches = append(batches, td)
 		}
 	}
 	run(b, batches, len(bodies))
-}
-
-func retrace(td ptrace.Traces, round byte) {
-	for _, rs := range td.ResourceSpans().All() {
-		for _, ss := range rs.ScopeSpans().All() {
-			for _, s := range ss.Spans().All() {
-				id := s.TraceID()
-				id[15] ^= round
-				id[14] ^= 0x5a
-				s.SetTraceID(id)
-			}
-		}
-	}
 }
 
 // BenchmarkAttributeSpans is a batch of 512 server and client spans where

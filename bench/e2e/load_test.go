@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/loadresult"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 	"github.com/otelcol-flipt/otelcol-flipt/internal/loadgen"
 )
@@ -30,26 +31,6 @@ func envOr(t *testing.T, name string, def float64) float64 {
 		return f
 	}
 	return def
-}
-
-// Result is one load run's figures.
-type Result struct {
-	RateTarget float64 `json:"rate_target_events_per_s"`
-	// RateAchieved is the acknowledged events/s of both streams together;
-	// TargetReached says whether it came within reachedShare of RateTarget
-	// (always true flat out, RateTarget 0).
-	RateAchieved   float64        `json:"rate_achieved_events_per_s"`
-	TargetReached  bool           `json:"target_reached"`
-	Senders        int            `json:"webhook_senders"`
-	Scale          int            `json:"scale"`
-	DurationS      float64        `json:"duration_s"`
-	Webhook        loadgen.Report `json:"webhook"`
-	OTLP           loadgen.Report `json:"otlp_http"`
-	WebhookTally   loadgen.Tally  `json:"webhook_at_audit_file"`
-	OTLPTally      loadgen.Tally  `json:"otlp_at_audit_file"`
-	PeakRSSMiB     float64        `json:"peak_rss_mib"`
-	CPUSeconds     float64        `json:"cpu_s"`
-	CPUMsPer1kEvts float64        `json:"cpu_ms_per_1k_events"`
 }
 
 // reachedShare is how close to the asked rate a run must come to count as
@@ -90,7 +71,7 @@ func TestLoadDefaultPipeline(t *testing.T) {
 	sampler := sampleProc(pid)
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	res := Result{RateTarget: rate, DurationS: duration.Seconds(), Senders: webhookConns, Scale: scale}
+	res := loadresult.Result{RateTarget: rate, DurationS: duration.Seconds(), Senders: webhookConns, Scale: scale}
 	var wg sync.WaitGroup
 	wg.Add(2)
 	go func() {
@@ -134,7 +115,7 @@ func TestLoadDefaultPipeline(t *testing.T) {
 	res.Webhook.Unacked, res.OTLP.Unacked = nil, nil // counted in the report; too long to print
 	res.CPUSeconds = cpu1 - cpu0
 	if events := res.Webhook.Acked + res.OTLP.Acked; events > 0 {
-		res.CPUMsPer1kEvts = res.CPUSeconds * 1000 / float64(events) * 1000
+		res.CPUMsPer1k = res.CPUSeconds * 1000 / float64(events) * 1000
 	}
 	res.RateAchieved = res.Webhook.EventsPerSec + res.OTLP.EventsPerSec
 	res.TargetReached = rate == 0 || res.RateAchieved >= reachedShare*rate

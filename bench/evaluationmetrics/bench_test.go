@@ -11,8 +11,6 @@ package evaluationmetrics_test
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
@@ -21,9 +19,10 @@ import (
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
 
+	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/spanrate"
 	"github.com/otelcol-flipt/otelcol-flipt/connector/evaluationmetrics"
+	"github.com/otelcol-flipt/otelcol-flipt/internal/fliptcapture"
 )
 
 type contender struct {
@@ -79,61 +78,25 @@ func run(b *testing.B, batches []ptrace.Traces) {
 			for i := 0; b.Loop(); i++ {
 				td := batches[i%len(batches)]
 				b.StopTimer()
-				retrace(td, uint32(i))
+				fliptcapture.Retrace(td, uint32(i))
 				b.StartTimer()
 				if err := c.ConsumeTraces(ctx, td); err != nil {
 					b.Fatal(err)
 				}
 			}
-			perBatch := float64(spans) / float64(len(batches))
-			b.ReportMetric(perBatch*float64(b.N)/b.Elapsed().Seconds(), "spans/s")
-			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/(perBatch*float64(b.N)), "ns/span")
+			spanrate.Report(b, float64(spans)/float64(len(batches)))
 		})
-	}
-}
-
-func load(b *testing.B, pattern string, want int) []ptrace.Traces {
-	b.Helper()
-	files, err := filepath.Glob(pattern)
-	if err != nil || len(files) != want {
-		b.Fatalf("captures %s: %v (%d files)", pattern, err, len(files))
-	}
-	var bodies []ptrace.Traces
-	for _, f := range files {
-		raw, err := os.ReadFile(f)
-		if err != nil {
-			b.Fatal(err)
-		}
-		req := ptraceotlp.NewExportRequest()
-		if err := req.UnmarshalProto(raw); err != nil {
-			b.Fatal(err)
-		}
-		bodies = append(bodies, req.Traces())
-	}
-	return bodies
-}
-
-// retrace gives every span of td a trace ID no earlier replay used.
-func retrace(td ptrace.Traces, round uint32) {
-	for _, rs := range td.ResourceSpans().All() {
-		for _, ss := range rs.ScopeSpans().All() {
-			for _, s := range ss.Spans().All() {
-				id := s.TraceID()
-				id[0], id[1], id[2], id[3] = byte(round), byte(round>>8), byte(round>>16), byte(round>>24)
-				s.SetTraceID(id)
-			}
-		}
 	}
 }
 
 // BenchmarkFliptV1Captures replays the 8 bodies a real Flipt v1.61.1 sent
 // (616 spans, 34 of them evaluations carrying their result).
 func BenchmarkFliptV1Captures(b *testing.B) {
-	run(b, load(b, "../../testdata/flipt-v1.61.1/otlp/*-v1_traces.bin", 8))
+	run(b, fliptcapture.Traces(b))
 }
 
 // BenchmarkFliptV2Captures replays the 4 trace bodies a real Flipt v2.11.0
 // sent (619 spans, 422 flipt.flag_evaluation events).
 func BenchmarkFliptV2Captures(b *testing.B) {
-	run(b, load(b, "../../testdata/flipt-v2/otlp/*-v1_traces.bin", 4))
+	run(b, fliptcapture.V2Traces(b))
 }

@@ -19,6 +19,8 @@ import (
 	"regexp"
 	"strings"
 	"time"
+
+	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/loadresult"
 )
 
 // The steps, in the order they run. The names are what the document's
@@ -87,7 +89,7 @@ func main() {
 	if m.Dirty {
 		fmt.Fprintln(os.Stderr, "bench-report: warning: the work tree has uncommitted changes; the document will say so")
 	}
-	rep := &report{machine: m, res: results{}, failed: map[string]string{}, cmds: map[string]string{}, load: map[string]*loadResult{}}
+	rep := &report{machine: m, res: results{}, failed: map[string]string{}, cmds: map[string]string{}, load: map[string]*loadresult.Result{}}
 	onlyRe := regexp.MustCompile(*only)
 	for _, s := range steps(tmp) {
 		rep.cmds[s.name] = strings.ReplaceAll(s.command(), tmp, os.TempDir())
@@ -103,7 +105,7 @@ func main() {
 			rep.failed[s.name] = err.Error()
 		}
 		if strings.HasPrefix(s.name, "e2e-") {
-			if lr, err := readLoad(filepath.Join(tmp, s.name+".json")); err == nil {
+			if lr, err := loadresult.Read(filepath.Join(tmp, s.name+".json")); err == nil {
 				rep.load[s.name] = lr
 			} else if rep.failed[s.name] == "" {
 				rep.failed[s.name] = err.Error()

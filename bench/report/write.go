@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/loadresult"
 )
 
 type profile struct {
@@ -46,7 +48,7 @@ type report struct {
 	res      results
 	failed   map[string]string
 	cmds     map[string]string
-	load     map[string]*loadResult
+	load     map[string]*loadresult.Result
 	profiles []profile
 	goals    []goal
 	b        bytes.Buffer
@@ -257,7 +259,7 @@ func (r *report) ingest() {
 }
 
 // refusals lists a load run's refused requests by status, or "none".
-func refusals(l *loadResult) string {
+func refusals(l *loadresult.Result) string {
 	var parts []string
 	for _, x := range []struct {
 		what string
@@ -524,7 +526,7 @@ func (r *report) e2e() {
 			num(l.Webhook.EventsPerSec), num(l.Webhook.Latency.P50), num(l.Webhook.Latency.P99),
 			num(l.OTLP.EventsPerSec), num(l.OTLP.Latency.P50), num(l.OTLP.Latency.P99),
 			num(float64(l.Webhook.Acked+l.OTLP.Acked)), num(float64(l.Webhook.Sent+l.OTLP.Sent)),
-			refusals(l), l.lost(), l.duplicated(), num(l.PeakRSSMiB), num(l.CPUMsPer1k))
+			refusals(l), l.Lost(), l.Duplicated(), num(l.PeakRSSMiB), num(l.CPUMsPer1k))
 		if l.Webhook.Acked != l.Webhook.Sent || l.OTLP.Acked != l.OTLP.Sent {
 			unacked = append(unacked, fmt.Sprintf("%s with %d webhook senders: %s", s.label, l.Senders, refusals(l)))
 		}
@@ -548,8 +550,8 @@ func (r *report) e2e() {
 		r.addGoal("end to end, "+num(l.RateTarget)+" events/s", "the asked rate reached",
 			num(l.RateAchieved)+" events/s achieved ("+pct(l.RateAchieved, l.RateTarget)+")", true, l.TargetReached)
 		r.addGoal("end to end", "zero loss, zero duplicates, peak RSS < 150 MiB",
-			fmt.Sprintf("%d lost, %d duplicated, %s MiB", l.lost(), l.duplicated(), num(l.PeakRSSMiB)), true,
-			l.lost() == 0 && l.duplicated() == 0 && l.PeakRSSMiB < 150)
+			fmt.Sprintf("%d lost, %d duplicated, %s MiB", l.Lost(), l.Duplicated(), num(l.PeakRSSMiB)), true,
+			l.Lost() == 0 && l.Duplicated() == 0 && l.PeakRSSMiB < 150)
 	} else {
 		r.addGoal("end to end", "the asked rate reached; zero loss; RSS < 150 MiB", "not measured", false, false)
 	}

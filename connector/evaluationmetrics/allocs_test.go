@@ -22,25 +22,12 @@ func TestNoAllocationsPerSpan(t *testing.T) {
 			allocs := testing.AllocsPerRun(20, func() {
 				round++
 				for _, td := range tds {
-					retrace(td, round)
+					fliptcapture.Retrace(td, round)
 					_ = h.c.ConsumeTraces(context.Background(), td)
 				}
 			})
 			assert.Zero(t, allocs, "%s captures, labels %s", name, labels)
 			assert.Zero(t, h.skipped(t)["duplicate"], "every replay counted")
-		}
-	}
-}
-
-// retrace gives every span a trace ID no earlier replay used.
-func retrace(td ptrace.Traces, round uint32) {
-	for _, rs := range td.ResourceSpans().All() {
-		for _, ss := range rs.ScopeSpans().All() {
-			for _, s := range ss.Spans().All() {
-				id := s.TraceID()
-				id[0], id[1], id[2], id[3] = byte(round), byte(round>>8), byte(round>>16), byte(round>>24)
-				s.SetTraceID(id)
-			}
 		}
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/periodic"
 )
 
 // evalConnector aggregates under one lock and emits after unlocking.
@@ -36,8 +38,7 @@ type evalConnector struct {
 	lastTr uint64
 	lastEv uint64
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	flusher *periodic.Loop // between Start and Shutdown
 }
 
 var (
@@ -70,33 +71,16 @@ func (*evalConnector) Capabilities() consumer.Capabilities {
 }
 
 func (c *evalConnector) Start(context.Context, component.Host) error {
-	c.stop = make(chan struct{})
-	c.wg.Add(1)
-	go c.loop()
+	c.flusher = periodic.Start(c.interval, func() { c.flush(context.Background()) })
 	return nil
-}
-
-func (c *evalConnector) loop() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.flush(context.Background())
-		}
-	}
 }
 
 // Shutdown emits what was counted since the last flush. Twice: a series
 // made since then is emitted at 0 first, its count only by the second.
 func (c *evalConnector) Shutdown(ctx context.Context) error {
-	if c.stop != nil {
-		close(c.stop)
-		c.wg.Wait()
-		c.stop = nil
+	if c.flusher != nil {
+		c.flusher.Stop()
+		c.flusher = nil
 		c.flush(ctx)
 		c.flush(ctx)
 	}

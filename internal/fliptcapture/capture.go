@@ -180,3 +180,18 @@ func ConsoleLog(t testing.TB) []byte {
 	}
 	return out.Bytes()
 }
+
+// Retrace writes round into the first four bytes of every span's trace ID:
+// the same for every span of a trace, so parent links still hold, and no
+// two rounds share an ID. Replays of the captures so look like new traffic.
+func Retrace(td ptrace.Traces, round uint32) {
+	for _, rs := range td.ResourceSpans().All() {
+		for _, ss := range rs.ScopeSpans().All() {
+			for _, s := range ss.Spans().All() {
+				id := s.TraceID()
+				id[0], id[1], id[2], id[3] = byte(round), byte(round>>8), byte(round>>16), byte(round>>24)
+				s.SetTraceID(id)
+			}
+		}
+	}
+}

@@ -12,6 +12,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/periodic"
 )
 
 // cacheConnector aggregates under one lock and emits after unlocking.
@@ -39,8 +41,7 @@ type cacheConnector struct {
 	lastOverflow  uint64
 	lastDedupEv   uint64
 
-	stop chan struct{}
-	wg   sync.WaitGroup
+	flusher *periodic.Loop // between Start and Shutdown
 }
 
 var _ connector.Traces = (*cacheConnector)(nil)
@@ -81,31 +82,14 @@ func (*cacheConnector) Capabilities() consumer.Capabilities {
 }
 
 func (c *cacheConnector) Start(context.Context, component.Host) error {
-	c.stop = make(chan struct{})
-	c.wg.Add(1)
-	go c.loop()
+	c.flusher = periodic.Start(c.interval, func() { c.flush(context.Background()) })
 	return nil
 }
 
-func (c *cacheConnector) loop() {
-	defer c.wg.Done()
-	t := time.NewTicker(c.interval)
-	defer t.Stop()
-	for {
-		select {
-		case <-c.stop:
-			return
-		case <-t.C:
-			c.flush(context.Background())
-		}
-	}
-}
-
 func (c *cacheConnector) Shutdown(context.Context) error {
-	if c.stop != nil {
-		close(c.stop)
-		c.wg.Wait()
-		c.stop = nil
+	if c.flusher != nil {
+		c.flusher.Stop()
+		c.flusher = nil
 	}
 	c.tel.tb.Shutdown()
 	return nil
