@@ -75,16 +75,17 @@ func run(b *testing.B, batches []ptrace.Traces) {
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
+			setup := spanrate.NewSetup(b)
 			for i := 0; b.Loop(); i++ {
 				td := batches[i%len(batches)]
-				b.StopTimer()
+				setup.Begin()
 				fliptcapture.Retrace(td, uint32(i))
-				b.StartTimer()
+				setup.End()
 				if err := c.ConsumeTraces(ctx, td); err != nil {
 					b.Fatal(err)
 				}
 			}
-			spanrate.Report(b, float64(spans)/float64(len(batches)))
+			setup.Report(float64(spans) / float64(len(batches)))
 		})
 	}
 }
