@@ -35,7 +35,7 @@ type decoder struct {
 	lim      Limits
 	// sizes is the scan's member count of each object with a member, in
 	// the order their first member is reached; next is the next to take.
-	sizes []int32
+	sizes objectSizes
 	next  int
 	// arena holds the bytes of the strings decoded so far, one allocation
 	// for many of them instead of one each. Its bytes are never written
@@ -72,11 +72,49 @@ func (d *decoder) keep(start int, b []byte) string {
 // size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
-	if d.next < len(d.sizes) {
+	if d.next < d.sizes.n {
 		d.next++
-		return int(d.sizes[d.next-1])
+		return int(d.sizes.at(d.next - 1))
 	}
 	return 0
+}
+
+// fewObjects is how many objects' sizes are held without a slice: a
+// Flipt event's objects (the event, metadata, actor, payload and a few in
+// it), so that a request of one event makes no allocation for them.
+const fewObjects = 8
+
+// objectSizes is a list of member counts, the first fewObjects of them in
+// place: a slice would be one allocation per request (the decoder's
+// strings leak, and with them whatever it points to).
+type objectSizes struct {
+	few  [fewObjects]int32
+	more []int32
+	n    int
+}
+
+// add appends a count of 0 and returns its index.
+func (o *objectSizes) add() int {
+	if o.n >= fewObjects {
+		o.more = append(o.more, 0)
+	}
+	o.n++
+	return o.n - 1
+}
+
+func (o *objectSizes) set(i int, v int32) {
+	if i < fewObjects {
+		o.few[i] = v
+	} else {
+		o.more[i-fewObjects] = v
+	}
+}
+
+func (o *objectSizes) at(i int) int32 {
+	if i < fewObjects {
+		return o.few[i]
+	}
+	return o.more[i-fewObjects]
 }
 
 func (d *decoder) fail(format string, args ...any) error {

@@ -16,20 +16,18 @@ import (
 // a body before its tree costs memory: the syntax, max_depth, max_members,
 // max_elements, and the top-level fields of each event. A body it passes
 // can still fail to build only on a duplicate key.
+//
+// Its sizes (the decoder's field) get the member count of every object
+// with a member, in the order the decoder reaches their first member, so
+// that the decoder sizes each at once instead of growing it (and knows a
+// wide object's size when it widens).
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
-	// sizes holds the member count of every object with a member, in the
-	// order the decoder reaches their first member, so that it sizes each
-	// at once instead of growing it (and knows a wide object's size when
-	// it widens).
-	sizes []int32
 }
 
 func newScanner(data []byte, lim Limits) *scanner {
-	// Room for a Flipt event's objects (the event, metadata, actor,
-	// payload and a few in it) at once, instead of growing into it.
-	return &scanner{decoder: decoder{data: data, lim: lim}, sizes: make([]int32, 0, 8)}
+	return &scanner{decoder: decoder{data: data, lim: lim}}
 }
 
 // count adds one JSON value to the budget.
@@ -103,7 +101,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			case '}':
 				s.pos++
 				if sized >= 0 {
-					s.sizes[sized] = int32(n)
+					s.sizes.set(sized, int32(n))
 				}
 				return nil
 			default:
@@ -130,8 +128,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			// before its value, which may hold objects of its own; the
 			// map's first insert would otherwise allocate a slice the
 			// sizing then replaces.
-			sized = len(s.sizes)
-			s.sizes = append(s.sizes, 0)
+			sized = s.sizes.add()
 		}
 		if member == nil {
 			err = s.value(depth)

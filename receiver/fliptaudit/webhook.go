@@ -215,7 +215,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, code, reason, err.Error())
 		return
 	}
-	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
+	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook...)
 	var remember func(error)
 	if h.dedup != nil {
 		k := key // only this branch pays for the closure's copy
@@ -340,4 +340,6 @@ func oneLine(msg string) string {
 	}, msg)
 }
 
-var sourceWebhook = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", auditevent.SourceWebhook)))
+// sourceWebhook is a slice made once: passing the option alone would make
+// one per call.
+var sourceWebhook = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("source", auditevent.SourceWebhook)))}
