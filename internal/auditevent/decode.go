@@ -396,8 +396,9 @@ func (d *decoder) number(dst pcommon.Value) error {
 func (d *decoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
+	ascii := true // valid UTF-8 without a look
 	// Fast path: no escapes.
-	for d.pos < len(d.data) {
+	for d.pos = skipPlain(d.data, d.pos); d.pos < len(d.data); {
 		c := d.data[d.pos]
 		if c == '"' {
 			s := d.data[start:d.pos]
@@ -405,7 +406,7 @@ func (d *decoder) str() (string, error) {
 			if v, ok := interned(s); ok {
 				return v, nil
 			}
-			if !utf8.Valid(s) {
+			if !ascii && !utf8.Valid(s) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}
 			return d.keep(start, s), nil
@@ -416,6 +417,7 @@ func (d *decoder) str() (string, error) {
 		if c < 0x20 {
 			return "", d.fail("control character in string")
 		}
+		ascii = ascii && c < utf8.RuneSelf
 		d.pos++
 	}
 	// Unescaping only shortens: the arena's room for the rest of the raw

@@ -2,6 +2,7 @@ package auditevent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -245,12 +246,21 @@ func (s *scanner) number() error {
 func (s *scanner) str() error {
 	s.pos++ // opening quote
 	start := s.pos
-	seg := s.pos // start of the run of bytes since the last escape
+	seg := s.pos  // start of the run of bytes since the last escape
+	ascii := true // the run is ASCII so far: valid UTF-8 without a look
+	words := true // plain words may follow: at the start, after an escape
 	for s.pos < len(s.data) {
+		if words {
+			s.pos = skipPlain(s.data, s.pos)
+			words = false
+			if s.pos == len(s.data) {
+				break
+			}
+		}
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
-			valid := utf8.Valid(s.data[seg:s.pos])
+			valid := ascii || utf8.Valid(s.data[seg:s.pos])
 			s.pos++
 			if !valid {
 				return &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
@@ -259,12 +269,13 @@ func (s *scanner) str() error {
 		case c < 0x20:
 			return s.fail("control character in string")
 		case c != '\\':
+			ascii = ascii && c < utf8.RuneSelf
 			s.pos++
 			continue
 		}
 		// An escape writes whole runes, so the runs between escapes are
 		// valid UTF-8 exactly when the decoded string is.
-		if !utf8.Valid(s.data[seg:s.pos]) {
+		if !ascii && !utf8.Valid(s.data[seg:s.pos]) {
 			return s.invalidUTF8(start)
 		}
 		s.pos++ // backslash
@@ -295,9 +306,31 @@ func (s *scanner) str() error {
 		default:
 			return s.fail("invalid escape \\%c", e)
 		}
-		seg = s.pos
+		seg, ascii, words = s.pos, true, true
 	}
 	return s.fail("unterminated string")
+}
+
+// skipPlain returns the offset of the first 8-byte word from data[i:]
+// that is not plain (see plainBytes), or of the last bytes too few for a
+// word: most of an event's strings is plain ASCII, tested 8 bytes at once
+// instead of one by one.
+func skipPlain(data []byte, i int) int {
+	for i+8 <= len(data) && plainBytes(data[i:i+8]) {
+		i += 8
+	}
+	return i
+}
+
+// plainBytes reports whether none of the 8 bytes of b is a quote, a
+// backslash, a control byte or outside ASCII: bytes a string's loops pass
+// over without a look.
+func plainBytes(b []byte) bool {
+	x := binary.LittleEndian.Uint64(b)
+	bad := x & highBits                       // not ASCII
+	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
+	bad |= hasByte(x, '"') | hasByte(x, '\\')
+	return bad == 0
 }
 
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
