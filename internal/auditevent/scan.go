@@ -383,10 +383,19 @@ func (s *scanner) event() error {
 		if s.pos < len(s.data) {
 			next = s.data[s.pos]
 		}
-		for i, k := range requiredKeys {
-			if string(key) != k {
-				continue
-			}
+		// One switch, not a comparison with each required key.
+		i := -1
+		switch string(key) {
+		case KeyVersion:
+			i = 0
+		case KeyType:
+			i = 1
+		case KeyAction:
+			i = 2
+		case KeyTimestamp:
+			i = 3
+		}
+		if i >= 0 {
 			start := s.pos
 			f.required[i] = fieldBad
 			// An escape decodes to at least one byte: only "" is empty.
