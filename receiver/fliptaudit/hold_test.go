@@ -358,13 +358,19 @@ func TestHoldReadsAsATimerContext(t *testing.T) {
 					derived, cancel = context.WithTimeout(ctx, 2*time.Hour)
 					defer cancel()
 					context.AfterFunc(ctx, func() { after.Store(true) })
-					stopped := context.AfterFunc(ctx, func() { t.Error("a stopped AfterFunc ran") })
-					if !stopped() {
-						t.Error("AfterFunc's stop before the end returned false")
-					}
 				}
-				if ctx.Err() != nil {
-					t.Fatalf("ended before its end: %v", ctx.Err())
+				// A deadline may pass already on a busy machine: what holds
+				// before the end is asked of the other ends.
+				if end != "deadline" {
+					if watched {
+						stopped := context.AfterFunc(ctx, func() { t.Error("a stopped AfterFunc ran") })
+						if !stopped() {
+							t.Error("AfterFunc's stop before the end returned false")
+						}
+					}
+					if ctx.Err() != nil {
+						t.Fatalf("ended before its end: %v", ctx.Err())
+					}
 				}
 				wantErr, wantCause := context.Canceled, error(context.Canceled)
 				switch end {
