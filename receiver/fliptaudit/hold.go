@@ -38,7 +38,7 @@ type holdCtx struct {
 	armed bool          // timer and watch started, for a Done or an AfterFunc
 	timer *time.Timer
 	watch func() bool // stops the watch of stopping
-	after []*func()   // AfterFunc's, nil once stopped
+	after []*func()   // AfterFunc's callbacks still to run; nil once ended
 }
 
 func newHold(request, stopping context.Context, hold time.Duration) *holdCtx {
