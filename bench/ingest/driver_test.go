@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -36,6 +37,7 @@ func drive(b *testing.B, reqs []request, conns int) {
 	var wg sync.WaitGroup
 	b.SetBytes(int64(size / len(reqs)))
 	b.ResetTimer()
+	cpu0 := processCPU()
 	start := time.Now()
 	for range conns {
 		wg.Add(1)
@@ -69,6 +71,7 @@ func drive(b *testing.B, reqs []request, conns int) {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := processCPU() - cpu0
 	b.StopTimer()
 	if n := failed.Load(); n > 0 {
 		b.Fatalf("%d of %d requests failed", n, b.N)
@@ -77,4 +80,16 @@ func drive(b *testing.B, reqs []request, conns int) {
 	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "req/s")
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
+	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/req")
+}
+
+// processCPU is the CPU time the process used so far, client and server
+// together. Other work on shared cores stretches req/s but hardly the CPU
+// a request costs, so servers compare by it from run to run too.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

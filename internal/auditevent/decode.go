@@ -35,7 +35,7 @@ type decoder struct {
 	lim      Limits
 	// sizes is the scan's member count of each object with a member, in
 	// the order their first member is reached; next is the next to take.
-	sizes []int32
+	sizes objectSizes
 	next  int
 	// arena holds the bytes of the strings decoded so far, one allocation
 	// for many of them instead of one each. Its bytes are never written
@@ -72,11 +72,49 @@ func (d *decoder) keep(start int, b []byte) string {
 // size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
-	if d.next < len(d.sizes) {
+	if d.next < d.sizes.n {
 		d.next++
-		return int(d.sizes[d.next-1])
+		return int(d.sizes.at(d.next - 1))
 	}
 	return 0
+}
+
+// fewObjects is how many objects' sizes are held without a slice: a
+// Flipt event's objects (the event, metadata, actor, payload and a few in
+// it), so that a request of one event makes no allocation for them.
+const fewObjects = 8
+
+// objectSizes is a list of member counts, the first fewObjects of them in
+// place: a slice would be one allocation per request (the decoder's
+// strings leak, and with them whatever it points to).
+type objectSizes struct {
+	few  [fewObjects]int32
+	more []int32
+	n    int
+}
+
+// add appends a count of 0 and returns its index.
+func (o *objectSizes) add() int {
+	if o.n >= fewObjects {
+		o.more = append(o.more, 0)
+	}
+	o.n++
+	return o.n - 1
+}
+
+func (o *objectSizes) set(i int, v int32) {
+	if i < fewObjects {
+		o.few[i] = v
+	} else {
+		o.more[i-fewObjects] = v
+	}
+}
+
+func (o *objectSizes) at(i int) int32 {
+	if i < fewObjects {
+		return o.few[i]
+	}
+	return o.more[i-fewObjects]
 }
 
 func (d *decoder) fail(format string, args ...any) error {
@@ -358,8 +396,9 @@ func (d *decoder) number(dst pcommon.Value) error {
 func (d *decoder) str() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
+	ascii := true // valid UTF-8 without a look
 	// Fast path: no escapes.
-	for d.pos < len(d.data) {
+	for d.pos = skipPlain(d.data, d.pos); d.pos < len(d.data); {
 		c := d.data[d.pos]
 		if c == '"' {
 			s := d.data[start:d.pos]
@@ -367,7 +406,7 @@ func (d *decoder) str() (string, error) {
 			if v, ok := interned(s); ok {
 				return v, nil
 			}
-			if !utf8.Valid(s) {
+			if !ascii && !utf8.Valid(s) {
 				return "", &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
 			}
 			return d.keep(start, s), nil
@@ -378,6 +417,7 @@ func (d *decoder) str() (string, error) {
 		if c < 0x20 {
 			return "", d.fail("control character in string")
 		}
+		ascii = ascii && c < utf8.RuneSelf
 		d.pos++
 	}
 	// Unescaping only shortens: the arena's room for the rest of the raw

@@ -116,7 +116,7 @@ func (l Limits) DecodeRecords(data []byte, newRecord func() plog.LogRecord, sour
 type Checked struct {
 	data  []byte
 	lim   Limits
-	sizes []int32
+	sizes objectSizes
 	// Elements is how many JSON values the body holds, what building it
 	// costs (about 90 bytes each) beside its strings.
 	Elements int

@@ -2,6 +2,7 @@ package auditevent
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"math"
@@ -16,20 +17,18 @@ import (
 // a body before its tree costs memory: the syntax, max_depth, max_members,
 // max_elements, and the top-level fields of each event. A body it passes
 // can still fail to build only on a duplicate key.
+//
+// Its sizes (the decoder's field) get the member count of every object
+// with a member, in the order the decoder reaches their first member, so
+// that the decoder sizes each at once instead of growing it (and knows a
+// wide object's size when it widens).
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
-	// sizes holds the member count of every object with a member, in the
-	// order the decoder reaches their first member, so that it sizes each
-	// at once instead of growing it (and knows a wide object's size when
-	// it widens).
-	sizes []int32
 }
 
 func newScanner(data []byte, lim Limits) *scanner {
-	// Room for a Flipt event's objects (the event, metadata, actor,
-	// payload and a few in it) at once, instead of growing into it.
-	return &scanner{decoder: decoder{data: data, lim: lim}, sizes: make([]int32, 0, 8)}
+	return &scanner{decoder: decoder{data: data, lim: lim}}
 }
 
 // count adds one JSON value to the budget.
@@ -103,7 +102,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			case '}':
 				s.pos++
 				if sized >= 0 {
-					s.sizes[sized] = int32(n)
+					s.sizes.set(sized, int32(n))
 				}
 				return nil
 			default:
@@ -130,8 +129,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			// before its value, which may hold objects of its own; the
 			// map's first insert would otherwise allocate a slice the
 			// sizing then replaces.
-			sized = len(s.sizes)
-			s.sizes = append(s.sizes, 0)
+			sized = s.sizes.add()
 		}
 		if member == nil {
 			err = s.value(depth)
@@ -248,12 +246,21 @@ func (s *scanner) number() error {
 func (s *scanner) str() error {
 	s.pos++ // opening quote
 	start := s.pos
-	seg := s.pos // start of the run of bytes since the last escape
+	seg := s.pos  // start of the run of bytes since the last escape
+	ascii := true // the run is ASCII so far: valid UTF-8 without a look
+	words := true // plain words may follow: at the start, after an escape
 	for s.pos < len(s.data) {
+		if words {
+			s.pos = skipPlain(s.data, s.pos)
+			words = false
+			if s.pos == len(s.data) {
+				break
+			}
+		}
 		c := s.data[s.pos]
 		switch {
 		case c == '"':
-			valid := utf8.Valid(s.data[seg:s.pos])
+			valid := ascii || utf8.Valid(s.data[seg:s.pos])
 			s.pos++
 			if !valid {
 				return &SyntaxError{Offset: start, Msg: "string is not valid UTF-8"}
@@ -262,12 +269,13 @@ func (s *scanner) str() error {
 		case c < 0x20:
 			return s.fail("control character in string")
 		case c != '\\':
+			ascii = ascii && c < utf8.RuneSelf
 			s.pos++
 			continue
 		}
 		// An escape writes whole runes, so the runs between escapes are
 		// valid UTF-8 exactly when the decoded string is.
-		if !utf8.Valid(s.data[seg:s.pos]) {
+		if !ascii && !utf8.Valid(s.data[seg:s.pos]) {
 			return s.invalidUTF8(start)
 		}
 		s.pos++ // backslash
@@ -298,9 +306,31 @@ func (s *scanner) str() error {
 		default:
 			return s.fail("invalid escape \\%c", e)
 		}
-		seg = s.pos
+		seg, ascii, words = s.pos, true, true
 	}
 	return s.fail("unterminated string")
+}
+
+// skipPlain returns the offset of the first 8-byte word from data[i:]
+// that is not plain (see plainBytes), or of the last bytes too few for a
+// word: most of an event's strings is plain ASCII, tested 8 bytes at once
+// instead of one by one.
+func skipPlain(data []byte, i int) int {
+	for i+8 <= len(data) && plainBytes(data[i:i+8]) {
+		i += 8
+	}
+	return i
+}
+
+// plainBytes reports whether none of the 8 bytes of b is a quote, a
+// backslash, a control byte or outside ASCII: bytes a string's loops pass
+// over without a look.
+func plainBytes(b []byte) bool {
+	x := binary.LittleEndian.Uint64(b)
+	bad := x & highBits                       // not ASCII
+	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
+	bad |= hasByte(x, '"') | hasByte(x, '\\')
+	return bad == 0
 }
 
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
@@ -353,10 +383,19 @@ func (s *scanner) event() error {
 		if s.pos < len(s.data) {
 			next = s.data[s.pos]
 		}
-		for i, k := range requiredKeys {
-			if string(key) != k {
-				continue
-			}
+		// One switch, not a comparison with each required key.
+		i := -1
+		switch string(key) {
+		case KeyVersion:
+			i = 0
+		case KeyType:
+			i = 1
+		case KeyAction:
+			i = 2
+		case KeyTimestamp:
+			i = 3
+		}
+		if i >= 0 {
 			start := s.pos
 			f.required[i] = fieldBad
 			// An escape decodes to at least one byte: only "" is empty.

@@ -157,7 +157,7 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 // scanSpanEvent checks the actor and payload strings against the limits,
 // one max_elements budget for both, before either is built, and returns
 // the sizes of their objects.
-func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2][]int32, err error) {
+func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2]objectSizes, err error) {
 	elements := 0
 	for i, f := range [...]struct {
 		attr  string

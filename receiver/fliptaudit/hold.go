@@ -16,58 +16,203 @@ var (
 	errStopping    = errors.New("the receiver is shutting down")
 )
 
-// holdParent is the parent of a request's hold: the request's values, and
-// the receiver's Shutdown for its end. Value answers from stopping first,
-// where the context package looks for a parent to cancel its children, so
-// that it files the hold among stopping's children at no cost per request
-// instead of watching stopping from a goroutine or an AfterFunc. The
-// request's own end is not inherited: linking to it would cost it a set of
-// children and a channel per request; handOff watches it instead.
-type holdParent struct {
+// holdCtx is a request's hold, the context the next consumer gets: the
+// request's values, a deadline at the end of the hold, and an end at the
+// deadline, at Shutdown (stopping) or when handOff sees the sender go away.
+// context.WithTimeout cost a timer, two cancel contexts, a channel and an
+// entry among stopping's children per request, under stopping's lock;
+// here handOff waits on a pooled timer and stopping's own channel, and a
+// hold pays for a timer and a channel only when something other than
+// handOff watches it (Done or a derived context: admission's wait, or a
+// consumer's). Err and Cause read as a timerCtx's would: DeadlineExceeded
+// past the deadline, Canceled after the sender went away or at Shutdown,
+// whose cause is errStopping.
+type holdCtx struct {
 	request  context.Context // for its values only
 	stopping context.Context // derived from Background: no values of its own
+	deadline time.Time
+
+	mu    sync.Mutex
+	err   error
+	done  chan struct{} // made by the first Done
+	armed bool          // timer and watch started, for a Done or an AfterFunc
+	timer *time.Timer
+	watch func() bool // stops the watch of stopping
+	after []*func()   // AfterFunc's callbacks still to run; nil once ended
 }
 
-func (p *holdParent) Deadline() (time.Time, bool) { return time.Time{}, false }
-func (p *holdParent) Done() <-chan struct{}       { return p.stopping.Done() }
-func (p *holdParent) Err() error                  { return p.stopping.Err() }
+func newHold(request, stopping context.Context, hold time.Duration) *holdCtx {
+	return &holdCtx{request: request, stopping: stopping, deadline: time.Now().Add(hold)}
+}
 
-func (p *holdParent) Value(key any) any {
-	if v := p.stopping.Value(key); v != nil {
+func (h *holdCtx) Deadline() (time.Time, bool) { return h.deadline, true }
+
+func (h *holdCtx) Done() <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.done == nil {
+		h.done = make(chan struct{})
+		if h.err != nil {
+			close(h.done)
+		} else {
+			h.arm()
+		}
+	}
+	return h.done
+}
+
+// Err is also right while nothing is armed: it reads the clock and
+// stopping itself.
+func (h *holdCtx) Err() error {
+	h.mu.Lock()
+	err := h.err
+	h.mu.Unlock()
+	if err != nil {
+		return err
+	}
+	switch {
+	case h.stopping.Err() != nil:
+		h.end(context.Canceled)
+	case !time.Now().Before(h.deadline):
+		h.end(context.DeadlineExceeded)
+	default:
+		return nil
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.err
+}
+
+// Value answers from stopping first: context.Cause finds stopping's
+// cancel context there, and with it errStopping once the receiver stops.
+func (h *holdCtx) Value(key any) any {
+	if v := h.stopping.Value(key); v != nil {
 		return v
 	}
-	return p.request.Value(key)
+	return h.request.Value(key)
 }
 
-// handOff passes ld to the next consumer under ctx, whose deadline is the
-// end of the hold, on one of runners, and returns its error. gone ends with
-// the request (the sender went away): then ctx is cancelled, as a context
-// derived from the request's would be. A consumer still busy grace after
-// ctx ended is left to finish on its own, so that the sender gets its
-// answer before the server's write deadline: the answer is then 503, the
-// outcome unknown. done, when not nil, runs with the consumer's error when
-// it returns, however late.
-func handOff(ctx context.Context, cancel context.CancelFunc, gone <-chan struct{}, runners *handOffRunners,
+// AfterFunc runs f on a goroutine of its own once the hold ends; the
+// context package uses it to tie a derived context to the hold instead of
+// a goroutine per derived context.
+func (h *holdCtx) AfterFunc(f func()) (stop func() bool) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.err != nil {
+		go f()
+		return func() bool { return false }
+	}
+	h.arm()
+	entry := &f
+	h.after = append(h.after, entry)
+	return func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		for i, e := range h.after {
+			if e == entry {
+				h.after = append(h.after[:i], h.after[i+1:]...)
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// arm starts what ends the hold on its own, for those watching it but
+// handOff: a timer for the deadline, a watch of stopping. Called with
+// h.mu held.
+func (h *holdCtx) arm() {
+	if h.armed {
+		return
+	}
+	h.armed = true
+	h.timer = time.AfterFunc(time.Until(h.deadline), func() { h.end(context.DeadlineExceeded) })
+	h.watch = context.AfterFunc(h.stopping, func() { h.end(context.Canceled) })
+}
+
+// end ends the hold with err, unless it already ended.
+func (h *holdCtx) end(err error) {
+	h.mu.Lock()
+	if h.err != nil {
+		h.mu.Unlock()
+		return
+	}
+	h.err = err
+	if h.done != nil {
+		close(h.done)
+	}
+	after := h.after
+	h.after = nil
+	if h.armed {
+		h.timer.Stop()
+		h.watch()
+	}
+	h.mu.Unlock()
+	for _, f := range after {
+		go (*f)()
+	}
+}
+
+// cancel ends the hold as the end of its request does.
+func (h *holdCtx) cancel() { h.end(context.Canceled) }
+
+// holdTimers are the timers handOff waits on, reused: with Go 1.23's
+// timers a Stop or Reset leaves no stale tick in the channel.
+var holdTimers sync.Pool
+
+func startHoldTimer(d time.Duration) *time.Timer {
+	if t, ok := holdTimers.Get().(*time.Timer); ok {
+		t.Reset(d)
+		return t
+	}
+	return time.NewTimer(d)
+}
+
+func releaseHoldTimer(t *time.Timer) {
+	if !t.Stop() {
+		// Nothing to drain with Go 1.23's timers; a build under the old
+		// asynctimerchan could hold a tick here.
+		select {
+		case <-t.C:
+		default:
+		}
+	}
+	holdTimers.Put(t)
+}
+
+// handOff passes ld to the next consumer under hold, on one of runners,
+// and returns its error. The hold ends at its deadline, at Shutdown, or
+// when gone ends with the request (the sender went away): then the hold
+// is cancelled, as a context derived from the request's would be. A
+// consumer still busy grace after the hold ended is left to finish on its
+// own, so that the sender gets its answer before the server's write
+// deadline: the answer is then 503, the outcome unknown. done, when not
+// nil, runs with the consumer's error when it returns, however late.
+func handOff(hold *holdCtx, gone <-chan struct{}, runners *handOffRunners,
 	consume func(context.Context, plog.Logs) error, ld plog.Logs, grace time.Duration, done func(error),
 ) error {
-	job := newHandOffJob(ctx, consume, ld, done)
+	job := newHandOffJob(hold, consume, ld, done)
 	runners.start(job)
-	select {
-	case err := <-job.result:
-		job.release()
-		return err
-	case <-ctx.Done():
-	case <-gone:
-		cancel()
-	}
-	t := time.NewTimer(grace)
-	defer t.Stop()
+	t := startHoldTimer(time.Until(hold.deadline))
+	defer releaseHoldTimer(t)
 	select {
 	case err := <-job.result:
 		job.release()
 		return err
 	case <-t.C:
-		if errors.Is(context.Cause(ctx), errStopping) {
+		hold.end(context.DeadlineExceeded)
+	case <-hold.stopping.Done():
+		hold.end(context.Canceled)
+	case <-gone:
+		hold.cancel()
+	}
+	t.Reset(grace)
+	select {
+	case err := <-job.result:
+		job.release()
+		return err
+	case <-t.C:
+		if errors.Is(context.Cause(hold), errStopping) {
 			return errStopping
 		}
 		return errHoldExpired

@@ -3,6 +3,7 @@ package fliptaudit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"runtime"
 	"strings"
@@ -302,14 +303,14 @@ func TestHoldEndsWhenSenderGoesAway(t *testing.T) {
 
 type holdKey struct{}
 
-// A hold's context carries the request's values, ends with the receiver's
-// Shutdown (its cause errStopping), and not with the request's context,
-// which handOff watches itself.
-func TestHoldParent(t *testing.T) {
+// A hold carries the request's values, ends with the receiver's Shutdown
+// (its cause errStopping), and not with the request's context, which
+// handOff watches itself.
+func TestHoldEndsAtShutdown(t *testing.T) {
 	req, reqCancel := context.WithCancel(context.WithValue(context.Background(), holdKey{}, "v"))
 	stopping, stop := context.WithCancelCause(context.Background())
-	ctx, cancel := context.WithTimeout(&holdParent{request: req, stopping: stopping}, time.Hour)
-	defer cancel()
+	ctx := newHold(req, stopping, time.Hour)
+	defer ctx.cancel()
 	if got := ctx.Value(holdKey{}); got != "v" {
 		t.Errorf("request value = %v", got)
 	}
@@ -323,9 +324,116 @@ func TestHoldParent(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("Shutdown did not end the hold")
 	}
-	if !errors.Is(context.Cause(ctx), errStopping) {
-		t.Errorf("cause = %v, want errStopping", context.Cause(ctx))
+	if !errors.Is(context.Cause(ctx), errStopping) || !errors.Is(ctx.Err(), context.Canceled) {
+		t.Errorf("err, cause = %v, %v, want context.Canceled, errStopping", ctx.Err(), context.Cause(ctx))
 	}
+}
+
+// A hold reads as context.WithTimeout's context would, whether or not
+// anything watched it before it ended: its deadline, DeadlineExceeded
+// past it, Canceled at Shutdown (cause errStopping) or when cancelled,
+// and contexts derived from it end with it, with its error.
+func TestHoldReadsAsATimerContext(t *testing.T) {
+	for _, watched := range []bool{false, true} {
+		for _, end := range []string{"deadline", "shutdown", "cancel"} {
+			t.Run(fmt.Sprintf("%s/watched=%v", end, watched), func(t *testing.T) {
+				stopping, stop := context.WithCancelCause(context.Background())
+				defer stop(nil)
+				want := context.WithValue(context.Background(), holdKey{}, "v")
+				hold := time.Hour
+				if end == "deadline" {
+					hold = 50 * time.Millisecond
+				}
+				t0 := time.Now()
+				ctx := newHold(want, stopping, hold)
+				t1 := time.Now()
+				defer ctx.cancel()
+				if dl, ok := ctx.Deadline(); !ok || dl.Before(t0.Add(hold)) || dl.After(t1.Add(hold)) {
+					t.Fatalf("deadline %v %v, want hold_timeout from its start", dl, ok)
+				}
+				var derived context.Context
+				var after atomic.Bool
+				if watched {
+					var cancel context.CancelFunc
+					derived, cancel = context.WithTimeout(ctx, 2*time.Hour)
+					defer cancel()
+					context.AfterFunc(ctx, func() { after.Store(true) })
+				}
+				// A deadline may pass already on a busy machine: what holds
+				// before the end is asked of the other ends.
+				if end != "deadline" {
+					if watched {
+						stopped := context.AfterFunc(ctx, func() { t.Error("a stopped AfterFunc ran") })
+						if !stopped() {
+							t.Error("AfterFunc's stop before the end returned false")
+						}
+					}
+					if ctx.Err() != nil {
+						t.Fatalf("ended before its end: %v", ctx.Err())
+					}
+				}
+				wantErr, wantCause := context.Canceled, error(context.Canceled)
+				switch end {
+				case "deadline":
+					wantErr, wantCause = context.DeadlineExceeded, context.DeadlineExceeded
+					require.Eventually(t, func() bool { return ctx.Err() != nil }, 10*time.Second, 5*time.Millisecond)
+				case "shutdown":
+					wantCause = errStopping
+					stop(errStopping)
+				case "cancel":
+					ctx.cancel()
+				}
+				select {
+				case <-ctx.Done():
+				case <-time.After(10 * time.Second):
+					t.Fatal("Done did not close")
+				}
+				if !errors.Is(ctx.Err(), wantErr) || !errors.Is(context.Cause(ctx), wantCause) {
+					t.Errorf("err, cause = %v, %v, want %v, %v", ctx.Err(), context.Cause(ctx), wantErr, wantCause)
+				}
+				if ctx.Value(holdKey{}) != "v" {
+					t.Error("the request's value is gone")
+				}
+				if derived != nil {
+					select {
+					case <-derived.Done():
+					case <-time.After(10 * time.Second):
+						t.Fatal("a derived context did not end with the hold")
+					}
+					if !errors.Is(derived.Err(), wantErr) {
+						t.Errorf("derived err = %v, want %v", derived.Err(), wantErr)
+					}
+					require.Eventually(t, after.Load, 10*time.Second, 5*time.Millisecond, "AfterFunc did not run")
+				}
+				// After the end: Done is closed at once, AfterFunc runs.
+				if late := newHoldEnded(t, end); late.Err() == nil {
+					t.Error("an ended hold has no error")
+				}
+			})
+		}
+	}
+}
+
+// newHoldEnded is a hold ended before anything watched it: Done is then
+// closed at once and AfterFunc runs.
+func newHoldEnded(t *testing.T, end string) *holdCtx {
+	ctx := newHold(context.Background(), context.Background(), time.Hour)
+	ctx.cancel()
+	select {
+	case <-ctx.Done():
+	default:
+		t.Fatal("Done of an ended hold is open")
+	}
+	ran := make(chan struct{})
+	if context.AfterFunc(ctx, func() { close(ran) })() {
+		t.Error("stop of an AfterFunc after the end returned true")
+	}
+	select {
+	case <-ran:
+	case <-time.After(10 * time.Second):
+		t.Fatalf("%s: AfterFunc after the end did not run", end)
+	}
+	return ctx
 }
 
 // metadataConsumer records the client metadata its context carries.
@@ -359,11 +467,9 @@ func TestHandOffRunnersAreReusedAndStop(t *testing.T) {
 	p := newHandOffRunners()
 	ok := func(context.Context, plog.Logs) error { return nil }
 	for range 200 {
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		if err := handOff(ctx, cancel, nil, p, ok, plog.NewLogs(), time.Second, nil); err != nil {
+		if err := handOff(newHold(context.Background(), context.Background(), time.Minute), nil, p, ok, plog.NewLogs(), time.Second, nil); err != nil {
 			t.Fatal(err)
 		}
-		cancel()
 	}
 	if n := runtime.NumGoroutine() - before; n > 10 {
 		t.Errorf("%d goroutines left by 200 sequential hand-offs", n)
@@ -384,9 +490,11 @@ func TestLateResultNeverReachesALaterHandOff(t *testing.T) {
 	errLate, errOwn := errors.New("late"), errors.New("own")
 	release := make(chan struct{})
 	late := func(context.Context, plog.Logs) error { <-release; return errLate }
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel() // the hold is over before the consumer returns
-	if err := handOff(ctx, cancel, nil, p, late, plog.NewLogs(), time.Millisecond, nil); !errors.Is(err, errHoldExpired) {
+	ended := newHold(context.Background(), context.Background(), time.Minute)
+	ended.cancel() // the hold is over before the consumer returns
+	gone := make(chan struct{})
+	close(gone)
+	if err := handOff(ended, gone, p, late, plog.NewLogs(), time.Millisecond, nil); !errors.Is(err, errHoldExpired) {
 		t.Fatalf("held hand-off: %v, want errHoldExpired", err)
 	}
 	for i := range 100 {
@@ -394,9 +502,7 @@ func TestLateResultNeverReachesALaterHandOff(t *testing.T) {
 			close(release) // the late consumer returns among the others
 		}
 		own := func(context.Context, plog.Logs) error { return errOwn }
-		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-		err := handOff(ctx, cancel, nil, p, own, plog.NewLogs(), time.Minute, nil)
-		cancel()
+		err := handOff(newHold(context.Background(), context.Background(), time.Minute), nil, p, own, plog.NewLogs(), time.Minute, nil)
 		if !errors.Is(err, errOwn) {
 			t.Fatalf("hand-off %d: %v, want its own consumer's error", i, err)
 		}

@@ -136,8 +136,8 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 	// (net/http sets it once the headers are read), so reading the body
 	// counts against it too. It ends at Shutdown too, and when the sender
 	// goes away, which handOff watches.
-	ctx, cancel := context.WithTimeout(&holdParent{request: r.Context(), stopping: h.stopping}, h.hold)
-	defer cancel()
+	hold := newHold(r.Context(), h.stopping, h.hold)
+	defer hold.cancel()
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
@@ -158,8 +158,8 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.refuseUnread(w, r, http.StatusUnauthorized, reasonSignature, "missing "+signatureHeader)
 		return
 	}
-	// The wait for a slot counts against the hold (ctx).
-	if !h.admit.enter(ctx) {
+	// The wait for a slot counts against the hold.
+	if !h.admit.enter(hold) {
 		w.Header().Set("Retry-After", retryAfterUnavailable)
 		h.refuseUnread(w, r, http.StatusServiceUnavailable, reasonBusy,
 			fmt.Sprintf("busy: max_concurrent_requests %d requests in progress (waited admission_wait %s); retry later",
@@ -215,7 +215,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		h.refuse(w, r, code, reason, err.Error())
 		return
 	}
-	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook)
+	h.telemetry.FliptAuditEventsReceived.Add(r.Context(), int64(ld.LogRecordCount()), sourceWebhook...)
 	var remember func(error)
 	if h.dedup != nil {
 		k := key // only this branch pays for the closure's copy
@@ -227,7 +227,7 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	err = handOff(ctx, cancel, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
+	err = handOff(hold, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
 	if err != nil {
 		code, retryAfter := downstreamStatus(err)
 		if retryAfter != "" {
@@ -236,9 +236,9 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 		reason, msg := reasonDownstream, downstreamMessage(code)
 		switch {
 		case code != http.StatusServiceUnavailable:
-		case errors.Is(context.Cause(h.stopping), errStopping) && ctx.Err() != nil:
+		case errors.Is(context.Cause(h.stopping), errStopping) && hold.Err() != nil:
 			reason, msg = reasonShutdown, "the collector is shutting down; retry later"
-		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		case errors.Is(hold.Err(), context.DeadlineExceeded):
 			reason, msg = reasonTimeout, "not accepted by the pipeline within hold_timeout; retry later"
 		}
 		// The pipeline's error can name files and hosts; the sender only
@@ -340,4 +340,6 @@ func oneLine(msg string) string {
 	}, msg)
 }
 
-var sourceWebhook = metric.WithAttributeSet(attribute.NewSet(attribute.String("source", auditevent.SourceWebhook)))
+// sourceWebhook is a slice made once: passing the option alone would make
+// one per call.
+var sourceWebhook = []metric.AddOption{metric.WithAttributeSet(attribute.NewSet(attribute.String("source", auditevent.SourceWebhook)))}

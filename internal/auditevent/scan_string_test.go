@@ -1,0 +1,74 @@
+package auditevent
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+)
+
+// checkString reads raw as one JSON value with the scan and the decoder,
+// whose string loops skip plain words 8 bytes at a time, and holds them to
+// what the byte-by-byte reading means: both agree, error for error; they
+// accept what encoding/json accepts but invalid UTF-8, which they refuse
+// rather than replace; and the decoded string is encoding/json's.
+func checkString(t *testing.T, raw string) {
+	t.Helper()
+	data := []byte(raw)
+	s := newScanner(data, DefaultLimits())
+	serr := s.oneValue(0)
+	d := decoder{data: data, lim: DefaultLimits()}
+	v := pcommon.NewValueEmpty()
+	derr := d.oneValue(v, 0)
+	if (serr == nil) != (derr == nil) || serr != nil && serr.Error() != derr.Error() {
+		t.Fatalf("%q: scan %v, decoder %v", raw, serr, derr)
+	}
+	var want string
+	jerr := json.Unmarshal(data, &want)
+	inner := raw[1:max(len(raw)-1, 1)]
+	// encoding/json makes U+FFFD of an unpaired surrogate escape too
+	// (none of the inputs has U+FFFD of its own).
+	accept := jerr == nil && utf8.ValidString(inner) && !strings.ContainsRune(want, utf8.RuneError)
+	if accept != (derr == nil) {
+		t.Fatalf("%q: decoder %v, encoding/json %v", raw, derr, jerr)
+	}
+	if derr == nil && (v.Type() != pcommon.ValueTypeStr || v.Str() != want) {
+		t.Fatalf("%q: decoded %q, want %q", raw, v.AsString(), want)
+	}
+}
+
+// Every byte value, and a few runes and escapes, at every place of
+// strings long enough to take the 8-byte path before, across and after
+// it, so that every lane of the word test meets each of them.
+func TestStringEveryByteEveryPlace(t *testing.T) {
+	inserts := []string{`\n`, `\"`, `\\`, `\u00e9`, `\ud83d\ude00`, "é", "😀", "\u2028", "\xe2\x80", "\xff"}
+	for c := range 256 {
+		inserts = append(inserts, string([]byte{byte(c)}))
+	}
+	for n := 1; n <= 24; n++ {
+		for at := range n {
+			for _, in := range inserts {
+				b := strings.Repeat("a", at) + in + strings.Repeat("a", n-at-1)
+				checkString(t, `"`+b+`"`)
+				checkString(t, `"`+b) // unterminated
+			}
+		}
+	}
+}
+
+func TestStringRandom(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	alphabet := []string{"a", "Z", "0", " ", "abcdefgh", "\"", "\\", `\n`, `\u0041`, `\ud83d\ude00`, `\ud83d`, "\n", "\x00", "\x1f", "\x7f", "é", "\u2028", "\xff", "\xe2\x80", "😀"}
+	for range 20000 {
+		var b strings.Builder
+		b.WriteByte('"')
+		for range r.IntN(40) {
+			b.WriteString(alphabet[r.IntN(len(alphabet))])
+		}
+		b.WriteByte('"')
+		checkString(t, b.String())
+	}
+}
