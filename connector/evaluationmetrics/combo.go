@@ -114,16 +114,27 @@ func (e *eval) segmentAt(i int) (s string, ok bool) {
 		return e.segment, true
 	}
 	v := e.segs.At(i)
-	return v.Str(), v.Type() == pcommon.ValueTypeStr
+	if s := v.Str(); s != "" { // only a string has a non-empty Str
+		return s, true
+	}
+	return "", v.Type() == pcommon.ValueTypeStr
 }
 
 // probe is an evaluation's combo key: the signatures of its fields and
-// their hash, computed once per lookup.
+// their hash, computed once per lookup, and its first segment keys with
+// theirs, so that comparing reads them from the probe, not from pdata.
 type probe struct {
-	h    uint64
-	kind uint8
-	a, b [numComboFields]uint64
+	h      uint64
+	kind   uint8
+	a, b   [numComboFields]uint64
+	nsegs  int
+	seg    [probeSegs]string
+	sa, sb [probeSegs]uint64
 }
+
+// probeSegs is how many segment keys a probe holds; Flipt's evaluations
+// match a few segments at most, and any further ones are read again.
+const probeSegs = 4
 
 // makeProbe reads the fields a combo is keyed by in place. ok is false for
 // a value longer than max_label_length or a segment that is not a string:
@@ -148,12 +159,16 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 	h = mix(h, p.a[cfReason], p.b[cfReason], len(e.reason))
 	p.a[cfValue], p.b[cfValue] = sigOf(e.value)
 	h = mix(h, p.a[cfValue], p.b[cfValue], len(e.value))
-	for i := range e.segmentCount() {
+	p.nsegs = e.segmentCount()
+	for i := range p.nsegs {
 		s, ok := e.segmentAt(i)
 		if !ok || len(s) > maxLen {
 			return false
 		}
 		a, b := sigOf(s)
+		if i < probeSegs {
+			p.seg[i], p.sa[i], p.sb[i] = s, a, b
+		}
 		h = mix(h, a, b, len(s))
 	}
 	h *= 0xbf58476d1ce4e5b9
@@ -179,13 +194,19 @@ func (co *combo) matches(p *probe, e *eval) bool {
 		!f[cfNamespace].equal(e.namespace, p.a[cfNamespace], p.b[cfNamespace]) ||
 		!f[cfEnvironment].equal(e.environment, p.a[cfEnvironment], p.b[cfEnvironment]) ||
 		!f[cfReason].equal(e.reason, p.a[cfReason], p.b[cfReason]) ||
-		e.segmentCount() != len(co.segments) {
+		p.nsegs != len(co.segments) {
 		return false
 	}
 	for i := range co.segments {
-		s, _ := e.segmentAt(i)
-		a, b := sigOf(s)
-		if !co.segments[i].equal(s, a, b) {
+		var ok bool
+		if i < probeSegs {
+			ok = co.segments[i].equal(p.seg[i], p.sa[i], p.sb[i])
+		} else {
+			s, _ := e.segmentAt(i)
+			a, b := sigOf(s)
+			ok = co.segments[i].equal(s, a, b)
+		}
+		if !ok {
 			return false
 		}
 	}

@@ -131,17 +131,17 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 	sp := spanState{c: c, span: span, service: weight, nanos: nanos}
 	if c.sources.Flipt {
 		if kinds&evV2 != 0 {
-			ms := durationMs(span)
+			// Every v2 event counts, so the span is looked up before the first.
+			if !sp.first() {
+				return
+			}
+			ms, w := durationMs(span), sp.weight()
 			for i := range events.Len() {
-				ev := events.At(i)
-				if kindOf(ev.Name()) != evV2 {
+				if kindOf(events.At(i).Name()) != evV2 {
 					continue
 				}
-				if !sp.first() {
-					return
-				}
-				e := eval{latencyMs: ms, weight: sp.weight()}
-				readV2Event(ev.Attributes(), &e)
+				e := eval{latencyMs: ms, weight: w}
+				readV2Event(events.At(i).Attributes(), &e)
 				c.count(ref, &e, srcV2)
 			}
 		} else {

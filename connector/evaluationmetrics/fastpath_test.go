@@ -222,7 +222,7 @@ func TestComboLookupEqualsFullKey(t *testing.T) {
 			e.segment = pick()
 		case 1:
 			sl := pcommon.NewSlice()
-			for range r.IntN(3) {
+			for range r.IntN(3) + r.IntN(2)*r.IntN(2*probeSegs) { // beyond those a probe holds, now and then
 				sl.AppendEmpty().SetStr(pick())
 			}
 			e.segs, e.hasSegs = sl, true

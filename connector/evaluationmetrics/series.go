@@ -69,7 +69,8 @@ type store struct {
 	overflow  [numMetrics]*series
 	keyBuf    []byte
 	valBuf    []byte
-	combos    int // cached combos in all resources
+	probe     probe // reused by every lookup: not zeroed each time
+	combos    int   // cached combos in all resources
 	// Counters for telemetry, drained by the connector.
 	overflowed uint64
 	truncated  uint64
@@ -183,10 +184,10 @@ func (s *store) labelsOf(set []labelID, e *eval) []label {
 // bounded like series; beyond the bound every evaluation takes the slow
 // path (one lookup per metric).
 func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
-	var p probe
-	ok := makeProbe(e, s.maxLen, &p)
+	p := &s.probe
+	ok := makeProbe(e, s.maxLen, p)
 	if ok {
-		if co := st.combos.find(&p, e); co != nil {
+		if co := st.combos.find(p, e); co != nil {
 			return co
 		}
 	}
@@ -219,10 +220,10 @@ func (s *store) add(st *resourceState, e *eval, now pcommon.Timestamp) {
 	if co.overflow {
 		s.overflowed++
 	}
-	for _, se := range [...]*series{co.requests, co.other} {
-		se.value += e.weight
-		se.lastSeen = now
-	}
+	co.requests.value += e.weight
+	co.requests.lastSeen = now
+	co.other.value += e.weight
+	co.other.lastSeen = now
 	if co.latency != nil {
 		co.latency.observe(e.weight, e.latencyMs)
 		co.latency.lastSeen = now
