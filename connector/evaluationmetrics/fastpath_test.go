@@ -227,7 +227,7 @@ func TestComboLookupEqualsFullKey(t *testing.T) {
 			}
 			e.segs, e.hasSegs = sl, true
 		}
-		co := s.combo(st, &e, 1)
+		co := s.add(st, &e, 1)
 		k := plainComboKey(&e)
 		if prev, ok := byKey[k]; ok {
 			require.Same(t, prev, co, "evaluation %d: same fields, another combo", i)
@@ -250,11 +250,11 @@ func TestComboKeyOwnsItsStrings(t *testing.T) {
 	attrs.PutStr("flag", "a-flag-key-longer-than-sixteen")
 	v, _ := attrs.Get("flag")
 	e := eval{weight: 1, flag: v.Str(), namespace: "default", match: "true", reason: "MATCH_EVALUATION_REASON"}
-	first := s.combo(st, &e, 1)
+	first := s.add(st, &e, 1)
 	attrs.PutStr("flag", "another-flag-key-longer-than-16")
 	e2 := e
 	e2.flag = strings.Clone("a-flag-key-longer-than-sixteen")
-	assert.Same(t, first, s.combo(st, &e2, 1))
+	assert.Same(t, first, s.add(st, &e2, 1))
 }
 
 // The v1 span reader runs only on spans named for Flipt's gRPC services.
