@@ -106,7 +106,9 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 			c.stats.spans += int64(spans.Len())
 			c.dedup.prefetch(spans)
 			for k := range spans.Len() {
-				c.examine(spans.At(k), &ref, weight, nanos)
+				if span := spans.At(k); mayCount(span) {
+					c.examine(span, &ref, weight, nanos)
+				}
 			}
 		}
 	}
@@ -116,12 +118,10 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 	return nil
 }
 
-// examine counts the evaluations one span carries. The first count of a
-// span records it for deduplication; a re-sent span counts nothing.
+// examine counts the evaluations one span that mayCount carries. The first
+// count of a span records it for deduplication; a re-sent span counts
+// nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
-	if !mayCount(span) {
-		return
-	}
 	events := span.Events()
 	// One look at the event names says which readers have work.
 	var kinds eventKind
