@@ -137,12 +137,10 @@ type probe struct {
 const probeSegs = 4
 
 // makeProbe reads the fields a combo is keyed by in place. ok is false for
-// a value longer than max_label_length or a segment that is not a string:
-// those evaluations take the slow path and are not cached.
-func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
-	if max(len(e.namespace), len(e.flag), len(e.environment), len(e.match), len(e.reason), len(e.value)) > maxLen {
-		return false
-	}
+// a segment that is not a string: such evaluations take the slow path and
+// are not cached. Lengths are checked only before caching (fitsLabels):
+// a cached combo fits, so an evaluation that finds one fits too.
+func makeProbe(e *eval, p *probe) (ok bool) {
 	p.kind = comboKind(e)
 	if p.kind>>5 == 3 {
 		return false
@@ -162,7 +160,7 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 	p.nsegs = e.segmentCount()
 	for i := range p.nsegs {
 		s, ok := e.segmentAt(i)
-		if !ok || len(s) > maxLen {
+		if !ok {
 			return false
 		}
 		a, b := sigOf(s)
@@ -173,6 +171,21 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 	}
 	h *= 0xbf58476d1ce4e5b9
 	p.h = h ^ h>>32 // the table indexes by the low bits
+	return true
+}
+
+// fitsLabels reports whether every field of e fits max_label_length. A
+// combo copies its fields, so only evaluations that fit are cached, and
+// the memory combos hold stays bounded.
+func fitsLabels(e *eval, maxLen int) bool {
+	if max(len(e.namespace), len(e.flag), len(e.environment), len(e.match), len(e.reason), len(e.value)) > maxLen {
+		return false
+	}
+	for i := range e.segmentCount() {
+		if s, _ := e.segmentAt(i); len(s) > maxLen {
+			return false
+		}
+	}
 	return true
 }
 

@@ -298,10 +298,44 @@ func TestMatchInComboKind(t *testing.T) {
 		require.NotContains(t, codes, k, "%q", m)
 		codes[k] = m
 		var p probe
-		assert.True(t, makeProbe(&e, 64, &p), "%q", m)
+		assert.True(t, makeProbe(&e, &p), "%q", m)
 	}
 	for _, m := range []string{"TRUE", "yes", "fals", "true "} {
 		var p probe
-		assert.False(t, makeProbe(&eval{match: m}, 64, &p), "%q", m)
+		assert.False(t, makeProbe(&eval{match: m}, &p), "%q", m)
 	}
+}
+
+// Only evaluations whose fields all fit max_label_length are cached as a
+// combo (a combo copies its fields, so memory stays bounded); the length
+// is checked when caching, and a longer evaluation still counts in full,
+// one lookup per metric.
+func TestComboCachesOnlyFieldsThatFit(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxLabelLength = 16
+	long := strings.Repeat("x", 17)
+	for _, e := range []eval{
+		{flag: long}, {namespace: long}, {environment: long}, {reason: long}, {value: long}, {segment: long},
+		{hasSegs: true, segs: func() pcommon.Slice {
+			sl := pcommon.NewSlice()
+			sl.AppendEmpty().SetStr("short")
+			sl.AppendEmpty().SetStr(long)
+			return sl
+		}()},
+	} {
+		s := newStore(cfg)
+		st := s.resource(pcommon.NewMap())
+		e.weight, e.match = 1, "true"
+		first := s.add(st, &e, 1)
+		assert.NotSame(t, first, s.add(st, &e, 1), "%+v is not cached", e)
+		assert.Equal(t, 2.0, first.requests.value, "%+v counts every time", e)
+		assert.Equal(t, 2.0, first.other.value, "%+v counts every time", e)
+		assert.Zero(t, st.combos.n)
+	}
+	s := newStore(cfg)
+	st := s.resource(pcommon.NewMap())
+	short := eval{weight: 1, flag: strings.Repeat("x", 16), match: "true"}
+	co := s.add(st, &short, 1)
+	assert.Same(t, co, s.add(st, &short, 1), "16 bytes fit")
+	assert.Equal(t, 1, st.combos.n)
 }

@@ -198,7 +198,7 @@ func (s *store) newCombo(st *resourceState, e *eval, now pcommon.Timestamp, ok b
 			co.overflow = co.overflow || (se != nil && se == o)
 		}
 	}
-	if ok && s.combos < 2*int(numMetrics)*s.max {
+	if ok && s.combos < 2*int(numMetrics)*s.max && fitsLabels(e, s.maxLen) {
 		co.setKey(e)
 		st.combos.insert(p.h, co)
 		s.combos++
@@ -214,7 +214,7 @@ func (s *store) add(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
 	st = s.live(st)
 	var co *combo
 	p := &s.probe
-	ok := makeProbe(e, s.maxLen, p)
+	ok := makeProbe(e, p)
 	if ok {
 		co = st.combos.find(p, e)
 	}
