@@ -276,7 +276,7 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 	if vals[v2Type].Str() == "boolean" { // only a string renders as boolean
 		e.typ = typeBoolean
 	}
-	// strValue written out: it is too big to be inlined.
+	// Str first, written out: a function of it is too big to be inlined.
 	if e.flag = vals[v2Key].Str(); e.flag == "" {
 		e.flag = slow(v2Key)
 	}
@@ -306,15 +306,9 @@ func readV2Event(attrs pcommon.Map, e *eval) {
 	}
 }
 
-// strValue is v as a string. Str is a single type check, and only a string
-// value has a non-empty Str; any other is rendered as AsString does.
-func strValue(v pcommon.Value) string {
-	if s := v.Str(); s != "" {
-		return s
-	}
-	return strValueSlow(v)
-}
-
+// strValueSlow is v as a string when its Str is "": Str is a single type
+// check, and only a string value has a non-empty Str, so this is an empty
+// string or a value of another type, rendered as AsString does.
 func strValueSlow(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
 		return ""
