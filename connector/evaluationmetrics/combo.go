@@ -121,14 +121,16 @@ func (e *eval) segmentAt(i int) (s string, ok bool) {
 }
 
 // probe is an evaluation's combo key: the signatures of its fields and
-// their hash, computed once per lookup, and its first segment keys with
-// theirs, so that comparing reads them from the probe, not from pdata.
+// their hash, computed once per lookup, and the lengths and signatures of
+// its first segment keys, so that comparing them reads no pdata (only a key
+// over 16 bytes is read again). It holds no string: nothing of the
+// caller's pdata is kept.
 type probe struct {
 	h      uint64
 	kind   uint8
 	a, b   [numComboFields]uint64
 	nsegs  int
-	seg    [probeSegs]string
+	sn     [probeSegs]int
 	sa, sb [probeSegs]uint64
 }
 
@@ -165,7 +167,7 @@ func makeProbe(e *eval, p *probe) (ok bool) {
 		}
 		a, b := sigOf(s)
 		if i < probeSegs {
-			p.seg[i], p.sa[i], p.sb[i] = s, a, b
+			p.sn[i], p.sa[i], p.sb[i] = len(s), a, b
 		}
 		h = mix(h, a, b, len(s))
 	}
@@ -212,8 +214,9 @@ func (co *combo) matches(p *probe, e *eval) bool {
 	}
 	for i := range co.segments {
 		var ok bool
-		if i < probeSegs {
-			ok = co.segments[i].equal(p.seg[i], p.sa[i], p.sb[i])
+		if i < probeSegs && p.sn[i] <= 16 {
+			f := &co.segments[i]
+			ok = p.sn[i] == len(f.s) && p.sa[i] == f.a && p.sb[i] == f.b
 		} else {
 			s, _ := e.segmentAt(i)
 			a, b := sigOf(s)
