@@ -114,24 +114,35 @@ func (e *eval) segmentAt(i int) (s string, ok bool) {
 		return e.segment, true
 	}
 	v := e.segs.At(i)
-	return v.Str(), v.Type() == pcommon.ValueTypeStr
+	if s := v.Str(); s != "" { // only a string has a non-empty Str
+		return s, true
+	}
+	return "", v.Type() == pcommon.ValueTypeStr
 }
 
 // probe is an evaluation's combo key: the signatures of its fields and
-// their hash, computed once per lookup.
+// their hash, computed once per lookup, and the lengths and signatures of
+// its first segment keys, so that comparing them reads no pdata (only a key
+// over 16 bytes is read again). It holds no string: nothing of the
+// caller's pdata is kept.
 type probe struct {
-	h    uint64
-	kind uint8
-	a, b [numComboFields]uint64
+	h      uint64
+	kind   uint8
+	a, b   [numComboFields]uint64
+	nsegs  int
+	sn     [probeSegs]int
+	sa, sb [probeSegs]uint64
 }
 
+// probeSegs is how many segment keys a probe holds; Flipt's evaluations
+// match a few segments at most, and any further ones are read again.
+const probeSegs = 4
+
 // makeProbe reads the fields a combo is keyed by in place. ok is false for
-// a value longer than max_label_length or a segment that is not a string:
-// those evaluations take the slow path and are not cached.
-func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
-	if max(len(e.namespace), len(e.flag), len(e.environment), len(e.match), len(e.reason), len(e.value)) > maxLen {
-		return false
-	}
+// a segment that is not a string: such evaluations take the slow path and
+// are not cached. Lengths are checked only before caching (fitsLabels):
+// a cached combo fits, so an evaluation that finds one fits too.
+func makeProbe(e *eval, p *probe) (ok bool) {
 	p.kind = comboKind(e)
 	if p.kind>>5 == 3 {
 		return false
@@ -148,16 +159,35 @@ func makeProbe(e *eval, maxLen int, p *probe) (ok bool) {
 	h = mix(h, p.a[cfReason], p.b[cfReason], len(e.reason))
 	p.a[cfValue], p.b[cfValue] = sigOf(e.value)
 	h = mix(h, p.a[cfValue], p.b[cfValue], len(e.value))
-	for i := range e.segmentCount() {
+	p.nsegs = e.segmentCount()
+	for i := range p.nsegs {
 		s, ok := e.segmentAt(i)
-		if !ok || len(s) > maxLen {
+		if !ok {
 			return false
 		}
 		a, b := sigOf(s)
+		if i < probeSegs {
+			p.sn[i], p.sa[i], p.sb[i] = len(s), a, b
+		}
 		h = mix(h, a, b, len(s))
 	}
 	h *= 0xbf58476d1ce4e5b9
 	p.h = h ^ h>>32 // the table indexes by the low bits
+	return true
+}
+
+// fitsLabels reports whether every field of e fits max_label_length. A
+// combo copies its fields, so only evaluations that fit are cached, and
+// the memory combos hold stays bounded.
+func fitsLabels(e *eval, maxLen int) bool {
+	if max(len(e.namespace), len(e.flag), len(e.environment), len(e.match), len(e.reason), len(e.value)) > maxLen {
+		return false
+	}
+	for i := range e.segmentCount() {
+		if s, _ := e.segmentAt(i); len(s) > maxLen {
+			return false
+		}
+	}
 	return true
 }
 
@@ -179,13 +209,20 @@ func (co *combo) matches(p *probe, e *eval) bool {
 		!f[cfNamespace].equal(e.namespace, p.a[cfNamespace], p.b[cfNamespace]) ||
 		!f[cfEnvironment].equal(e.environment, p.a[cfEnvironment], p.b[cfEnvironment]) ||
 		!f[cfReason].equal(e.reason, p.a[cfReason], p.b[cfReason]) ||
-		e.segmentCount() != len(co.segments) {
+		p.nsegs != len(co.segments) {
 		return false
 	}
 	for i := range co.segments {
-		s, _ := e.segmentAt(i)
-		a, b := sigOf(s)
-		if !co.segments[i].equal(s, a, b) {
+		var ok bool
+		if i < probeSegs && p.sn[i] <= 16 {
+			f := &co.segments[i]
+			ok = p.sn[i] == len(f.s) && p.sa[i] == f.a && p.sb[i] == f.b
+		} else {
+			s, _ := e.segmentAt(i)
+			a, b := sigOf(s)
+			ok = co.segments[i].equal(s, a, b)
+		}
+		if !ok {
 			return false
 		}
 	}

@@ -106,7 +106,9 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 			c.stats.spans += int64(spans.Len())
 			c.dedup.prefetch(spans)
 			for k := range spans.Len() {
-				c.examine(spans.At(k), &ref, weight, nanos)
+				if span := spans.At(k); mayCount(span) {
+					c.examine(span, &ref, weight, nanos)
+				}
 			}
 		}
 	}
@@ -116,12 +118,10 @@ func (c *evalConnector) ConsumeTraces(ctx context.Context, td ptrace.Traces) err
 	return nil
 }
 
-// examine counts the evaluations one span carries. The first count of a
-// span records it for deduplication; a re-sent span counts nothing.
+// examine counts the evaluations one span that mayCount carries. The first
+// count of a span records it for deduplication; a re-sent span counts
+// nothing.
 func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, nanos int64) {
-	if !mayCount(span) {
-		return
-	}
 	events := span.Events()
 	// One look at the event names says which readers have work.
 	var kinds eventKind
@@ -131,17 +131,17 @@ func (c *evalConnector) examine(span ptrace.Span, ref *resRef, weight float64, n
 	sp := spanState{c: c, span: span, service: weight, nanos: nanos}
 	if c.sources.Flipt {
 		if kinds&evV2 != 0 {
-			ms := durationMs(span)
+			// Every v2 event counts, so the span is looked up before the first.
+			if !sp.first() {
+				return
+			}
+			ms, w := durationMs(span), sp.weight()
 			for i := range events.Len() {
-				ev := events.At(i)
-				if kindOf(ev.Name()) != evV2 {
+				if kindOf(events.At(i).Name()) != evV2 {
 					continue
 				}
-				if !sp.first() {
-					return
-				}
-				e := eval{latencyMs: ms, weight: sp.weight()}
-				readV2Event(ev.Attributes(), &e)
+				e := eval{latencyMs: ms, weight: w}
+				readV2Event(events.At(i).Attributes(), &e)
 				c.count(ref, &e, srcV2)
 			}
 		} else {

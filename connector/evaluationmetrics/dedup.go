@@ -15,8 +15,9 @@ import (
 // It is a set-associative table: a span's fingerprint picks one bucket of 8
 // slots (one cache line), where it is looked up and stored. A slot holds a
 // 40-bit tag of the fingerprint and a 24-bit expiry in ticks of 2^26 ns
-// (67 ms); expired slots are simply reused. A full bucket gives up its
-// oldest entry early (counted). One cache line per span and no allocation
+// (67 ms). A bucket is a queue: a new entry goes in front and pushes the
+// oldest out of the last slot, which has expired unless the bucket is full
+// (then it goes early, counted). One cache line per span and no allocation
 // after start: a map with a deletion per insertion costs several misses.
 type dedup struct {
 	buckets []bucket
@@ -68,29 +69,32 @@ func (d *dedup) first(s ptrace.Span, now int64) bool {
 	}
 	b := &d.buckets[fp&d.mask] // low bits pick the bucket, high bits are the tag
 	t := uint32(now>>tickShift) & timeMask
-	free, oldest := -1, 0
-	oldestLeft := int32(1 << 30)
-	for i, v := range b {
-		left := remaining(v, t)
-		if v == 0 || left <= 0 {
-			if free < 0 {
-				free = i
+	// The tags first, without a branch: a fresh span, the common case,
+	// matches none, and the expiry is worked out only for a match.
+	if matchesTag(b, tag) {
+		for _, v := range b {
+			if v&^timeMask == tag && remaining(v, t) > 0 {
+				return false
 			}
-			continue
-		}
-		if v&^timeMask == tag {
-			return false
-		}
-		if left < oldestLeft {
-			oldest, oldestLeft = i, left
 		}
 	}
-	if free < 0 {
-		free = oldest
+	// Slots are kept in the order they were stored, newest first. Every
+	// entry lives as long, so the last slot expires first: if it is still
+	// live, the bucket is full and its oldest entry goes early.
+	if v := b[7]; v != 0 && remaining(v, t) > 0 {
 		d.evicted++
 	}
-	b[free] = tag | uint64((t+d.ttl)&timeMask)
+	b[7], b[6], b[5], b[4], b[3], b[2], b[1] = b[6], b[5], b[4], b[3], b[2], b[1], b[0]
+	b[0] = tag | uint64((t+d.ttl)&timeMask)
 	return true
+}
+
+// matchesTag reports whether a slot of b holds tag: a slot's bits above
+// the expiry are zero exactly when it does, and min compiles to
+// conditional moves.
+func matchesTag(b *bucket, tag uint64) bool {
+	return min((b[0]^tag)>>timeBits, (b[1]^tag)>>timeBits, (b[2]^tag)>>timeBits, (b[3]^tag)>>timeBits,
+		(b[4]^tag)>>timeBits, (b[5]^tag)>>timeBits, (b[6]^tag)>>timeBits, (b[7]^tag)>>timeBits) == 0
 }
 
 // prefetch loads the bucket of every span that may count before the spans

@@ -66,3 +66,58 @@ func TestDedupBounded(t *testing.T) {
 	assert.NotZero(t, d.evicted)
 	assert.False(t, d.first(idSpan(99_999), 1e12), "the latest is remembered")
 }
+
+// sameBucket returns n span IDs whose fingerprints pick bucket 0 of d.
+func sameBucket(d *dedup, n int) []uint64 {
+	var ids []uint64
+	for id := uint64(0); len(ids) < n; id++ {
+		if fingerprint(idSpan(id))&d.mask == 0 {
+			ids = append(ids, id)
+		}
+	}
+	return ids
+}
+
+// A bucket is a queue: when all eight slots are live, the ninth span gives
+// up the oldest (counted), and every other one is still known.
+func TestDedupFullBucketGivesUpItsOldest(t *testing.T) {
+	d := newDedup(Dedup{Window: time.Hour, MaxEntries: 4})
+	now := int64(1e12)
+	ids := sameBucket(d, 9)
+	for _, id := range ids[:8] {
+		require.True(t, d.first(idSpan(id), now))
+	}
+	require.Zero(t, d.evicted, "eight fit")
+	require.True(t, d.first(idSpan(ids[8]), now))
+	assert.Equal(t, uint64(1), d.evicted)
+	for _, id := range ids[1:] {
+		assert.False(t, d.first(idSpan(id), now), "id %d is still known", id)
+	}
+	assert.True(t, d.first(idSpan(ids[0]), now), "the oldest was given up")
+	assert.Equal(t, uint64(2), d.evicted, "and storing it again gave up the next oldest")
+	assert.True(t, d.first(idSpan(ids[1]), now))
+}
+
+// Expired entries make room without counting as evictions, and a span seen
+// again after its window counts again and is remembered again.
+func TestDedupExpiredEntriesMakeRoom(t *testing.T) {
+	const window = time.Second
+	d := newDedup(Dedup{Window: window, MaxEntries: 4})
+	now := int64(1e12)
+	ids := sameBucket(d, 16)
+	for _, id := range ids[:8] {
+		require.True(t, d.first(idSpan(id), now))
+	}
+	now += int64(window) + 2<<tickShift // past the window, rounding included
+	for _, id := range ids[8:] {
+		require.True(t, d.first(idSpan(id), now))
+	}
+	assert.Zero(t, d.evicted)
+	for _, id := range ids[8:] {
+		assert.False(t, d.first(idSpan(id), now))
+	}
+	now += int64(window) + 2<<tickShift
+	assert.True(t, d.first(idSpan(ids[0]), now), "an expired span counts again")
+	assert.False(t, d.first(idSpan(ids[0]), now), "and is remembered again")
+	assert.Zero(t, d.evicted)
+}

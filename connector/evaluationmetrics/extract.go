@@ -204,67 +204,112 @@ func readV1Span(span ptrace.Span, e *eval) bool {
 	return true
 }
 
+// The attributes of a Flipt v2 flipt.flag_evaluation event readV2Event
+// reads, as bits of a set and indexes of the values found.
+const (
+	v2Key = iota
+	v2Type
+	v2Namespace
+	v2Environment
+	v2Match
+	v2Reason
+	v2Variant
+	v2Segments
+	numV2Attrs
+)
+
 // readV2Event fills e from a Flipt v2 flipt.flag_evaluation event, in one
 // pass over its attributes. Each key Flipt writes has its own length, so a
 // key is compared once, only when its length matches; a key longer than 16
 // bytes is compared in two constant pieces, which compile to loads where
-// one comparison would call memequal.
+// one comparison would call memequal. The pass only notes where each value
+// is; the values are read after it, so the loop holds nothing but its own
+// state and calls nothing.
 func readV2Event(attrs pcommon.Map, e *eval) {
-	e.typ = typeVariant
-	reason := ""
-	hasMatch, match := false, false
+	var vals [numV2Attrs]pcommon.Value
+	var found uint8
 	for k, v := range attrs.All() {
 		switch len(k) {
 		case len("flipt.key"):
 			if k == "flipt.key" {
-				e.flag = strValue(v)
+				vals[v2Key], found = v, found|1<<v2Key
 			}
 		case len("flipt.type"):
-			if k == "flipt.type" && v.Str() == "boolean" { // only a string renders as boolean
-				e.typ = typeBoolean
+			if k == "flipt.type" {
+				vals[v2Type], found = v, found|1<<v2Type
 			}
 		case len("flipt.namespace"):
 			if k == "flipt.namespace" {
-				e.namespace = strValue(v)
+				vals[v2Namespace], found = v, found|1<<v2Namespace
 			}
 		case len("flipt.environment"):
 			if k[:16] == "flipt.environmen" && k[16:] == "t" {
-				e.environment = strValue(v)
+				vals[v2Environment], found = v, found|1<<v2Environment
 			}
 		case len("flipt.result.match"):
-			if k[:16] == "flipt.result.mat" && k[16:] == "ch" && v.Type() == pcommon.ValueTypeBool {
-				hasMatch, match = true, v.Bool()
+			if k[:16] == "flipt.result.mat" && k[16:] == "ch" {
+				vals[v2Match], found = v, found|1<<v2Match
 			}
 		case len("flipt.result.reason"):
 			if k[:16] == "flipt.result.rea" && k[16:] == "son" {
-				reason = strValue(v)
+				vals[v2Reason], found = v, found|1<<v2Reason
 			}
 		case len("flipt.result.variant"):
 			if k[:16] == "flipt.result.var" && k[16:] == "iant" {
-				if v.Type() == pcommon.ValueTypeBool {
-					e.value = boolString(v.Bool())
-				} else {
-					e.value = strValue(v)
-				}
+				vals[v2Variant], found = v, found|1<<v2Variant
 			}
 		case len("flipt.result.segments"):
-			if k[:16] == "flipt.result.seg" && k[16:] == "ments" && v.Type() == pcommon.ValueTypeSlice {
-				e.segs, e.hasSegs = v.Slice(), true
+			if k[:16] == "flipt.result.seg" && k[16:] == "ments" {
+				vals[v2Segments], found = v, found|1<<v2Segments
 			}
 		}
 	}
+	// A Value not found is the zero Value, whose Str is "" and Bool false;
+	// only the rendering of other types needs to know it was there.
+	slow := func(i int) string {
+		if found&(1<<i) == 0 {
+			return ""
+		}
+		return strValueSlow(vals[i])
+	}
+	e.typ = typeVariant
+	if vals[v2Type].Str() == "boolean" { // only a string renders as boolean
+		e.typ = typeBoolean
+	}
+	// Str first, written out: a function of it is too big to be inlined.
+	if e.flag = vals[v2Key].Str(); e.flag == "" {
+		e.flag = slow(v2Key)
+	}
+	if e.namespace = vals[v2Namespace].Str(); e.namespace == "" {
+		e.namespace = slow(v2Namespace)
+	}
+	if e.environment = vals[v2Environment].Str(); e.environment == "" {
+		e.environment = slow(v2Environment)
+	}
+	if e.value = vals[v2Variant].Str(); e.value == "" && found&(1<<v2Variant) != 0 {
+		if vals[v2Variant].Type() == pcommon.ValueTypeBool {
+			e.value = boolString(vals[v2Variant].Bool())
+		} else {
+			e.value = strValueSlow(vals[v2Variant])
+		}
+	}
+	if found&(1<<v2Segments) != 0 && vals[v2Segments].Type() == pcommon.ValueTypeSlice {
+		e.segs, e.hasSegs = vals[v2Segments].Slice(), true
+	}
+	reason := vals[v2Reason].Str()
+	if reason == "" {
+		reason = slow(v2Reason)
+	}
 	e.reason = enumReason(reason)
 	if e.typ == typeVariant {
-		e.match = boolString(hasMatch && match)
+		e.match = boolString(vals[v2Match].Bool()) // false for any other type
 	}
 }
 
-// strValue is v as a string. Str is a single type check, and only a string
-// value has a non-empty Str; any other is rendered as AsString does.
-func strValue(v pcommon.Value) string {
-	if s := v.Str(); s != "" {
-		return s
-	}
+// strValueSlow is v as a string when its Str is "": Str is a single type
+// check, and only a string value has a non-empty Str, so this is an empty
+// string or a value of another type, rendered as AsString does.
+func strValueSlow(v pcommon.Value) string {
 	if v.Type() == pcommon.ValueTypeStr {
 		return ""
 	}

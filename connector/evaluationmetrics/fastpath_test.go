@@ -222,12 +222,12 @@ func TestComboLookupEqualsFullKey(t *testing.T) {
 			e.segment = pick()
 		case 1:
 			sl := pcommon.NewSlice()
-			for range r.IntN(3) {
+			for range r.IntN(3) + r.IntN(2)*r.IntN(2*probeSegs) { // beyond those a probe holds, now and then
 				sl.AppendEmpty().SetStr(pick())
 			}
 			e.segs, e.hasSegs = sl, true
 		}
-		co := s.combo(st, &e, 1)
+		co := s.add(st, &e, 1)
 		k := plainComboKey(&e)
 		if prev, ok := byKey[k]; ok {
 			require.Same(t, prev, co, "evaluation %d: same fields, another combo", i)
@@ -250,11 +250,11 @@ func TestComboKeyOwnsItsStrings(t *testing.T) {
 	attrs.PutStr("flag", "a-flag-key-longer-than-sixteen")
 	v, _ := attrs.Get("flag")
 	e := eval{weight: 1, flag: v.Str(), namespace: "default", match: "true", reason: "MATCH_EVALUATION_REASON"}
-	first := s.combo(st, &e, 1)
+	first := s.add(st, &e, 1)
 	attrs.PutStr("flag", "another-flag-key-longer-than-16")
 	e2 := e
 	e2.flag = strings.Clone("a-flag-key-longer-than-sixteen")
-	assert.Same(t, first, s.combo(st, &e2, 1))
+	assert.Same(t, first, s.add(st, &e2, 1))
 }
 
 // The v1 span reader runs only on spans named for Flipt's gRPC services.
@@ -298,10 +298,44 @@ func TestMatchInComboKind(t *testing.T) {
 		require.NotContains(t, codes, k, "%q", m)
 		codes[k] = m
 		var p probe
-		assert.True(t, makeProbe(&e, 64, &p), "%q", m)
+		assert.True(t, makeProbe(&e, &p), "%q", m)
 	}
 	for _, m := range []string{"TRUE", "yes", "fals", "true "} {
 		var p probe
-		assert.False(t, makeProbe(&eval{match: m}, 64, &p), "%q", m)
+		assert.False(t, makeProbe(&eval{match: m}, &p), "%q", m)
 	}
+}
+
+// Only evaluations whose fields all fit max_label_length are cached as a
+// combo (a combo copies its fields, so memory stays bounded); the length
+// is checked when caching, and a longer evaluation still counts in full,
+// one lookup per metric.
+func TestComboCachesOnlyFieldsThatFit(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.MaxLabelLength = 16
+	long := strings.Repeat("x", 17)
+	for _, e := range []eval{
+		{flag: long}, {namespace: long}, {environment: long}, {reason: long}, {value: long}, {segment: long},
+		{hasSegs: true, segs: func() pcommon.Slice {
+			sl := pcommon.NewSlice()
+			sl.AppendEmpty().SetStr("short")
+			sl.AppendEmpty().SetStr(long)
+			return sl
+		}()},
+	} {
+		s := newStore(cfg)
+		st := s.resource(pcommon.NewMap())
+		e.weight, e.match = 1, "true"
+		first := s.add(st, &e, 1)
+		assert.NotSame(t, first, s.add(st, &e, 1), "%+v is not cached", e)
+		assert.Equal(t, 2.0, first.requests.value, "%+v counts every time", e)
+		assert.Equal(t, 2.0, first.other.value, "%+v counts every time", e)
+		assert.Zero(t, st.combos.n)
+	}
+	s := newStore(cfg)
+	st := s.resource(pcommon.NewMap())
+	short := eval{weight: 1, flag: strings.Repeat("x", 16), match: "true"}
+	co := s.add(st, &short, 1)
+	assert.Same(t, co, s.add(st, &short, 1), "16 bytes fit")
+	assert.Equal(t, 1, st.combos.n)
 }

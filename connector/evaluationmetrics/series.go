@@ -69,7 +69,8 @@ type store struct {
 	overflow  [numMetrics]*series
 	keyBuf    []byte
 	valBuf    []byte
-	combos    int // cached combos in all resources
+	probe     probe // reused by every lookup: not zeroed each time
+	combos    int   // cached combos in all resources
 	// Counters for telemetry, drained by the connector.
 	overflowed uint64
 	truncated  uint64
@@ -179,17 +180,10 @@ func (s *store) labelsOf(set []labelID, e *eval) []label {
 	return out
 }
 
-// combo finds the series e adds to: one lookup in steady state. Combos are
-// bounded like series; beyond the bound every evaluation takes the slow
-// path (one lookup per metric).
-func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
-	var p probe
-	ok := makeProbe(e, s.maxLen, &p)
-	if ok {
-		if co := st.combos.find(&p, e); co != nil {
-			return co
-		}
-	}
+// newCombo finds e's series one metric at a time, and caches them as a
+// combo when e's probe is ok (in s.probe) and the bound allows.
+func (s *store) newCombo(st *resourceState, e *eval, now pcommon.Timestamp, ok bool) *combo {
+	p := &s.probe
 	co := &combo{requests: s.get(st, mRequests, e, now)}
 	if e.err {
 		co.other = s.get(st, mErrors, e, now)
@@ -204,7 +198,7 @@ func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo 
 			co.overflow = co.overflow || (se != nil && se == o)
 		}
 	}
-	if ok && s.combos < 2*int(numMetrics)*s.max {
+	if ok && s.combos < 2*int(numMetrics)*s.max && fitsLabels(e, s.maxLen) {
 		co.setKey(e)
 		st.combos.insert(p.h, co)
 		s.combos++
@@ -212,21 +206,33 @@ func (s *store) combo(st *resourceState, e *eval, now pcommon.Timestamp) *combo 
 	return co
 }
 
-// add counts one evaluation in every metric it belongs to.
-func (s *store) add(st *resourceState, e *eval, now pcommon.Timestamp) {
+// add counts one evaluation in every metric it belongs to, and returns the
+// combo it found them by. In steady state that is one lookup: combos are
+// bounded like series, and beyond the bound every evaluation takes the
+// slow path (one lookup per metric).
+func (s *store) add(st *resourceState, e *eval, now pcommon.Timestamp) *combo {
 	st = s.live(st)
-	co := s.combo(st, e, now)
+	var co *combo
+	p := &s.probe
+	ok := makeProbe(e, p)
+	if ok {
+		co = st.combos.find(p, e)
+	}
+	if co == nil {
+		co = s.newCombo(st, e, now, ok)
+	}
 	if co.overflow {
 		s.overflowed++
 	}
-	for _, se := range [...]*series{co.requests, co.other} {
-		se.value += e.weight
-		se.lastSeen = now
-	}
+	co.requests.value += e.weight
+	co.requests.lastSeen = now
+	co.other.value += e.weight
+	co.other.lastSeen = now
 	if co.latency != nil {
 		co.latency.observe(e.weight, e.latencyMs)
 		co.latency.lastSeen = now
 	}
+	return co
 }
 
 // expire drops series idle since before cutoff and instances left empty.
