@@ -28,6 +28,7 @@ type attrRules struct {
 	errOnStatus bool
 	cache, typ  LabelFrom
 	hits        uint64 // mask of the hit keys: a span with none is no lookup
+	errKeys     []string
 }
 
 func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules {
@@ -41,7 +42,8 @@ func newAttrRules(cfg AttributeRules, keys scanKeys, idx *attrIndex) *attrRules 
 		errOnStatus: cfg.ErrorOnStatus,
 		cache:       cfg.Cache,
 		typ:         cfg.Type,
-		hits:        group(keys.hit, keys.err),
+		hits:        group(keys.hit, keys.backend),
+		errKeys:     cfg.ErrorAttributes,
 	}
 }
 
@@ -62,7 +64,7 @@ func (r *attrRules) may(s ptrace.Span, mask uint64) bool {
 // caller's scratch for event scans, so calls may run in parallel.
 func (r *attrRules) span(s ptrace.Span, mask uint64, vals, evVals []pcommon.Value, out []lookup) ([]lookup, bool) {
 	self := false
-	if o, ok := r.outcome(mask, vals); ok {
+	if o, ok := r.outcome(mask, vals, s.Attributes()); ok {
 		if r.errOnStatus && s.Status().Code() == ptrace.StatusCodeError {
 			o = lookupError
 		}
@@ -73,7 +75,7 @@ func (r *attrRules) span(s ptrace.Span, mask uint64, vals, evVals []pcommon.Valu
 		evs := s.Events()
 		for i := range evs.Len() {
 			ea := evs.At(i).Attributes()
-			if o, ok := r.outcome(r.idx.scan(ea, evVals), evVals); ok {
+			if o, ok := r.outcome(r.idx.scan(ea, evVals), evVals, ea); ok {
 				out = append(out, r.labelled(o, ea))
 			}
 		}
@@ -87,11 +89,11 @@ func (r *attrRules) labelled(o outcome, attrs pcommon.Map) lookup {
 
 // outcome reads the first hit attribute present; an unrecognised value
 // means "not a lookup" rather than a guess.
-func (r *attrRules) outcome(mask uint64, vals []pcommon.Value) (outcome, bool) {
+func (r *attrRules) outcome(mask uint64, vals []pcommon.Value, attrs pcommon.Map) (outcome, bool) {
 	if mask&r.hits == 0 {
 		return 0, false
 	}
-	for i := r.keys.hit; i < r.keys.err; i++ {
+	for i := r.keys.hit; i < r.keys.backend; i++ {
 		if mask&(1<<i) == 0 {
 			continue
 		}
@@ -99,7 +101,7 @@ func (r *attrRules) outcome(mask uint64, vals []pcommon.Value) (outcome, bool) {
 		if !ok {
 			return 0, false
 		}
-		if r.isError(mask, vals) {
+		if r.isError(attrs) {
 			o = lookupError
 		}
 		return o, true
@@ -125,12 +127,14 @@ func parseHit(v pcommon.Value) (outcome, bool) {
 	return 0, false
 }
 
-func (r *attrRules) isError(mask uint64, vals []pcommon.Value) bool {
-	for i := r.keys.err; i < r.keys.backend; i++ {
-		if mask&(1<<i) == 0 {
+// isError reads the error keys of a lookup's attributes.
+func (r *attrRules) isError(attrs pcommon.Map) bool {
+	for _, k := range r.errKeys {
+		v, ok := attrs.Get(k)
+		if !ok {
 			continue
 		}
-		switch v := vals[i]; v.Type() {
+		switch v.Type() {
 		case pcommon.ValueTypeBool:
 			if v.Bool() {
 				return true

@@ -37,6 +37,11 @@ func TestAttributeRulesSpansAndEvents(t *testing.T) {
 			{"cache.hit": false, "cache.backend": "memory", "cache.type": "rules"},
 			{"other": "event"},
 		}},
+		// an event's error comes from its own attributes, not its span's
+		spanSpec{name: "handler", id: 15, attrs: map[string]any{"cache.error": true}, events: []map[string]any{
+			{"cache.hit": true, "cache.backend": "memory", "cache.type": "rules"},
+			{"cache.hit": true, "error.type": "timeout", "cache.backend": "memory", "cache.type": "rules"},
+		}},
 	))
 	require.Empty(t, h.flush(t)["flipt flipt.cache.hit memory/flag"], "first export is at zero")
 	h.clock.Advance(15 * time.Second)
@@ -55,9 +60,9 @@ func TestAttributeRulesSpansAndEvents(t *testing.T) {
 		"flipt flipt.cache.miss 2/flag":           0,
 		"flipt flipt.cache.error 2/flag":          0,
 		// event lookups ignore the span status: it is not theirs
-		"flipt flipt.cache.hit memory/rules":   1,
+		"flipt flipt.cache.hit memory/rules":   2,
 		"flipt flipt.cache.miss memory/rules":  1,
-		"flipt flipt.cache.error memory/rules": 0,
+		"flipt flipt.cache.error memory/rules": 1,
 	}
 	assert.Equal(t, want, got)
 }

@@ -7,12 +7,13 @@ const maxScanKeys = 64
 
 // attrIndex finds a fixed set of keys in one pass over an attribute map,
 // instead of one pass per key. Most attribute names are ruled out by their
-// length alone, and the rest by their first and last byte before a string
-// compare, so the common "not a lookup, not a backend" attribute costs no
-// call.
+// length alone (one bit test), and the rest by their first and last byte
+// before a string compare, so the common "not a lookup, not a backend"
+// attribute costs no call.
 type attrIndex struct {
 	keys  []string
 	byLen [][]scanKey // key length → the keys of that length
+	lens  uint64      // bit n set: a key is n bytes long (n < 64)
 }
 
 // scanKey is one key looked for, with its bytes at both ends to rule out
@@ -32,6 +33,9 @@ func newAttrIndex(keys []string) *attrIndex {
 			x.byLen = append(x.byLen, nil)
 		}
 		x.byLen[len(k)] = append(x.byLen[len(k)], scanKey{first: k[0], last: k[len(k)-1], i: uint8(i)})
+		if len(k) < 64 {
+			x.lens |= 1 << len(k)
+		}
 	}
 	return x
 }
@@ -41,8 +45,8 @@ func newAttrIndex(keys []string) *attrIndex {
 func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	var mask uint64
 	for k, v := range attrs.All() {
-		if len(k) >= len(x.byLen) {
-			continue
+		if n := len(k); n >= len(x.byLen) || n < 64 && x.lens>>n&1 == 0 {
+			continue // one test for most names: no key has their length
 		}
 		for _, c := range x.byLen[len(k)] {
 			if k[0] != c.first || k[len(k)-1] != c.last {
@@ -57,20 +61,19 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	return mask
 }
 
-// scanKeys lays out the keys of one scan: hit, then error, then backend keys.
+// scanKeys lays out the keys of one scan: hit, then backend keys. Error
+// keys are not scanned for: they matter only on a lookup, which is rare, so
+// attrRules reads them there (Get) rather than have every attribute of
+// every span compared with them.
 type scanKeys struct {
-	hit, err, backend int // first index of each group
-	all               []string
+	hit, backend int // first index of each group
+	all          []string
 }
 
 func newScanKeys(cfg *Config) scanKeys {
 	var s scanKeys
 	if cfg.AttributeRules.Enabled {
 		s.all = append(s.all, cfg.AttributeRules.HitAttributes...)
-		s.err = len(s.all)
-		s.all = append(s.all, cfg.AttributeRules.ErrorAttributes...)
-	} else {
-		s.err = len(s.all)
 	}
 	s.backend = len(s.all)
 	if len(cfg.inferenceRules()) > 0 {
@@ -86,5 +89,13 @@ func group(lo, hi int) uint64 {
 	return (uint64(1)<<hi - 1) &^ (uint64(1)<<lo - 1)
 }
 
-// scanKeyCount is what Validate checks against maxScanKeys.
-func (c *Config) scanKeyCount() int { return len(newScanKeys(c).all) }
+// scanKeyCount is what Validate checks against maxScanKeys: error keys
+// count too, though read apart, so the bound does not move with how they
+// are read.
+func (c *Config) scanKeyCount() int {
+	n := len(newScanKeys(c).all)
+	if c.AttributeRules.Enabled {
+		n += len(c.AttributeRules.ErrorAttributes)
+	}
+	return n
+}

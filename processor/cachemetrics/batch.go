@@ -95,7 +95,11 @@ func (c *cacheConnector) examine(b *batch, span ptrace.Span, res int32) {
 		}
 	}
 	found := int32(noFound)
-	if c.inf != nil && c.inf.observe(b, span, res, counted, mask, b.vals) {
+	switch {
+	case c.inf == nil:
+	case c.inf.isBackend(mask, b.vals):
+		b.markParent(span)
+	case c.inf.observe(b, span, res, counted):
 		found = int32(len(b.found) - 1)
 	}
 	if found == noFound && len(b.lookups) == had {

@@ -115,23 +115,26 @@ func spanKey(trace uint64, s pcommon.SpanID) uint64 {
 	return binary.LittleEndian.Uint64(s[:]) ^ trace
 }
 
-// observe takes one span of the caller's batch with its attribute scan and
-// reports whether it is a lookup span (appended to found). A span already
-// counted by an attribute rule is not a lookup again.
-func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, mask uint64, vals []pcommon.Value) bool {
+// markParent takes a backend span of the caller's batch. Backend spans are
+// leaves in practice and never lookups: it marks the parent, once for a run
+// of siblings, and nothing else.
+func (b *batch) markParent(s ptrace.Span) {
+	pid := s.ParentSpanID()
+	if pid.IsEmpty() {
+		return
+	}
+	if parent := fingerprint(s.TraceID(), pid); !b.hasMarked || parent != b.lastMarked {
+		b.graph.Mark(parent)
+		b.lastMarked, b.hasMarked = parent, true
+	}
+}
+
+// observe takes one span of the caller's batch that is not a backend span
+// and reports whether it is a lookup span (appended to found). A span
+// already counted by an attribute rule is not a lookup again.
+func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool) bool {
 	pid := s.ParentSpanID()
 	hasParent := !pid.IsEmpty()
-	if in.isBackend(mask, vals) {
-		// Backend spans are leaves in practice and never lookups: mark the
-		// parent, once for a run of siblings, and skip the rest.
-		if hasParent {
-			if parent := fingerprint(s.TraceID(), pid); !b.hasMarked || parent != b.lastMarked {
-				b.graph.Mark(parent)
-				b.lastMarked, b.hasMarked = parent, true
-			}
-		}
-		return false
-	}
 	trace := traceMix(s.TraceID())
 	var parent uint64
 	if hasParent {
@@ -155,13 +158,14 @@ func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool, ma
 	return false
 }
 
+// isBackend is short enough to inline: most spans are told by the mask
+// alone, and only a condition on values needs the loop of hasValue.
 func (in *inferrer) isBackend(mask uint64, vals []pcommon.Value) bool {
-	switch {
-	case mask&in.backends == 0:
-		return false
-	case mask&in.anyValue != 0:
-		return true
-	}
+	return mask&in.backends != 0 && (mask&in.anyValue != 0 || in.hasValue(mask, vals))
+}
+
+// hasValue reports whether a backend key present has one of its values.
+func (in *inferrer) hasValue(mask uint64, vals []pcommon.Value) bool {
 	for j, c := range in.backend {
 		i := in.keys.backend + j
 		if mask&(1<<i) == 0 {
