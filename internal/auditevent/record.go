@@ -134,21 +134,14 @@ func Fill(lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
 	var statusV, metaV pcommon.Value
 	var hasStatus, hasMeta bool
 	for k, v := range body.All() {
-		i := -1
-		switch k {
-		case KeyVersion:
-			i = 0
-		case KeyType:
-			i = 1
-		case KeyAction:
-			i = 2
-		case KeyTimestamp:
-			i = 3
-		case KeyStatus:
+		i := requiredIndex(k)
+		switch {
+		case i >= 0:
+		case k == KeyStatus:
 			if !hasStatus {
 				statusV, hasStatus = v, true
 			}
-		case KeyMetadata:
+		case k == KeyMetadata:
 			if !hasMeta {
 				metaV, hasMeta = v, true
 			}

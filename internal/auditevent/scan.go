@@ -363,6 +363,22 @@ type eventFields struct {
 
 var requiredKeys = [...]string{KeyVersion, KeyType, KeyAction, KeyTimestamp}
 
+// requiredIndex is k's place in requiredKeys, or -1: one switch, not a
+// comparison with each required key.
+func requiredIndex(k string) int {
+	switch k {
+	case KeyVersion:
+		return 0
+	case KeyType:
+		return 1
+	case KeyAction:
+		return 2
+	case KeyTimestamp:
+		return 3
+	}
+	return -1
+}
+
 // event skips one event object, counting it, and refuses it if it is not
 // an object or its top-level fields are not those of an event.
 func (s *scanner) event() error {
@@ -383,19 +399,7 @@ func (s *scanner) event() error {
 		if s.pos < len(s.data) {
 			next = s.data[s.pos]
 		}
-		// One switch, not a comparison with each required key.
-		i := -1
-		switch string(key) {
-		case KeyVersion:
-			i = 0
-		case KeyType:
-			i = 1
-		case KeyAction:
-			i = 2
-		case KeyTimestamp:
-			i = 3
-		}
-		if i >= 0 {
+		if i := requiredIndex(string(key)); i >= 0 {
 			start := s.pos
 			f.required[i] = fieldBad
 			// An escape decodes to at least one byte: only "" is empty.
