@@ -30,8 +30,11 @@ type auditFileExporter struct {
 	gc      *committer
 	writing sync.Mutex
 	batches sync.Pool
-	merge   *merger // nil when merge.window is 0; used by the committer only
-	health  health
+	merge   *merger // nil when merge.window is 0; used by the committer only (or a claim's holder)
+	// inline: batches wait in memory, so an idle file's caller may hand its
+	// own batch to the buffer (writeInline).
+	inline bool
+	health health
 	// waiting, if set, is called when a batch has to wait behind a group
 	// being written (tests use it to line up concurrent batches).
 	waiting func()
@@ -93,6 +96,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 			},
 		},
 	}
+	e.inline = e.opts.Buffered()
 	if cfg.Merge.Window > 0 {
 		e.merge = newMerger(cfg.Merge, tel)
 		e.enc.merging = true

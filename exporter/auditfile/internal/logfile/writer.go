@@ -99,6 +99,25 @@ func (w *Writer) Write(data []byte) error {
 	return w.writeLocked(data, w.opts.Sync == SyncEveryBatch)
 }
 
+// Buffer accepts n bytes of whole lines into the memory buffer, as Write
+// does, when that needs no file I/O and no wait: buffered mode, room for n
+// bytes, and no flush or other write holding the writer. fill appends
+// exactly those bytes to its argument and returns it. Buffer reports whether
+// it did; if not, nothing changed and the caller is to use Write. So a
+// caller that must not block (Write can wait on a hung disk) can still
+// skip a hand-off.
+func (w *Writer) Buffer(n int, fill func([]byte) []byte) bool {
+	if !w.opts.buffered() || n == 0 || !w.mu.TryLock() {
+		return false
+	}
+	defer w.mu.Unlock()
+	if w.closed || len(w.pending)+n > w.opts.BufferBytes {
+		return false
+	}
+	w.pending = fill(w.pending)
+	return true
+}
+
 // Flush writes buffered batches to the file and, with SyncOnFlush, fsyncs.
 func (w *Writer) Flush() error {
 	w.mu.Lock()
