@@ -39,7 +39,8 @@ type auditFileExporter struct {
 	// being written (tests use it to line up concurrent batches).
 	waiting func()
 	// committing, if set, is called by the committer before each group's
-	// write with the group's number of batches (tests hold it there).
+	// write with the group's number of batches (tests hold it there). It
+	// also turns the short path off, so every batch passes the hook.
 	committing func(batches int)
 
 	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
