@@ -30,13 +30,17 @@ type auditFileExporter struct {
 	gc      *committer
 	writing sync.Mutex
 	batches sync.Pool
-	merge   *merger // nil when merge.window is 0; used by the committer only
-	health  health
+	merge   *merger // nil when merge.window is 0; used by the committer only (or a claim's holder)
+	// inline: batches wait in memory, so an idle file's caller may hand its
+	// own batch to the buffer (writeInline).
+	inline bool
+	health health
 	// waiting, if set, is called when a batch has to wait behind a group
 	// being written (tests use it to line up concurrent batches).
 	waiting func()
 	// committing, if set, is called by the committer before each group's
-	// write with the group's number of batches (tests hold it there).
+	// write with the group's number of batches (tests hold it there). It
+	// also turns the short path off, so every batch passes the hook.
 	committing func(batches int)
 
 	lastBatch  atomic.Int64 // unix nanoseconds of the last write attempt
@@ -93,6 +97,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*auditFileExporter, error)
 			},
 		},
 	}
+	e.inline = e.opts.Buffered()
 	if cfg.Merge.Window > 0 {
 		e.merge = newMerger(cfg.Merge, tel)
 		e.enc.merging = true

@@ -69,6 +69,30 @@ func (c *committer) enqueue(b *batch) (ok, behind bool) {
 	return true, behind
 }
 
+// claim reserves the file for the caller's own batch, as if the committer
+// had taken it as a group of one, when nothing is queued or being written;
+// the caller must release it. It reports whether it did.
+func (c *committer) claim() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.busy || len(c.queue) > 0 || c.closed {
+		return false
+	}
+	c.busy = true
+	return true
+}
+
+// release ends a claim, waking the committer only if batches queued behind
+// it (or it is closing).
+func (c *committer) release() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.busy = false
+	if len(c.queue) > 0 || c.closed {
+		c.cond.Signal()
+	}
+}
+
 // abandon takes b out of the queue if the committer has not taken it yet;
 // it reports whether it did (b will not be written).
 func (c *committer) abandon(b *batch) bool {
@@ -96,7 +120,8 @@ func (c *committer) next(group []*batch, limit int) []*batch {
 	defer c.mu.Unlock()
 	c.busy = false
 	for {
-		for len(c.queue) == 0 && !c.closed {
+		// busy here is a caller's own batch on the short path (claim).
+		for (len(c.queue) == 0 && !c.closed) || c.busy {
 			c.cond.Wait()
 		}
 		if len(c.queue) == 0 {
@@ -152,19 +177,25 @@ func (e *auditFileExporter) run(c *committer) {
 // with the write's outcome before any caller is woken.
 func (e *auditFileExporter) commit(group []*batch, buf []byte) []byte {
 	ctx := context.Background() // no caller's: any of them may have gone
-	written := 0
+	written, size := 0, 0
 	if e.merge != nil {
 		e.merge.begin(ctx)
 		for _, b := range group {
-			var n int
-			buf, n = e.merge.decide(buf, b)
-			written += n
+			n, sz := e.merge.decide(b)
+			written, size = written+n, size+sz
 		}
 	} else {
 		for _, b := range group {
-			buf = append(buf, b.buf...)
-			written += b.lines
+			written, size = written+b.lines, size+len(b.buf)
 		}
+	}
+	// A group of one with nothing cut is written from its batch's buffer.
+	data := group[0].buf
+	if len(group) > 1 || size != len(data) {
+		for _, b := range group {
+			buf = b.appendKept(buf)
+		}
+		data = buf
 	}
 	if written == 0 {
 		// Only copies of events whose writes have succeeded.
@@ -178,14 +209,14 @@ func (e *auditFileExporter) commit(group []*batch, buf []byte) []byte {
 		e.committing(len(group))
 	}
 	e.writing.Lock()
-	err := e.w.Write(buf)
+	err := e.w.Write(data)
 	e.writing.Unlock()
 	if e.merge != nil {
 		e.merge.finish(ctx, err == nil)
 	}
 	if err == nil {
 		e.tel.AuditFileRecordsWritten.Add(ctx, int64(written))
-		e.tel.AuditFileBytesWritten.Add(ctx, int64(len(buf)))
+		e.tel.AuditFileBytesWritten.Add(ctx, int64(len(data)))
 	}
 	e.tel.AuditFileCommitBatches.Record(ctx, int64(len(group)))
 	e.lastBatch.Store(time.Now().UnixNano())

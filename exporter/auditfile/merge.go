@@ -36,6 +36,7 @@ type span struct {
 	start, end int
 	src        int
 	key        merge.Key
+	cut        bool // a copy: not written (set by decide)
 }
 
 func newMerger(cfg MergeConfig, tel *metadata.TelemetryBuilder) *merger {
@@ -71,22 +72,33 @@ func (m *merger) begin(ctx context.Context) {
 	}
 }
 
-// decide appends to dst the lines of b that are to be written: every line
-// but the copies of events written already or earlier in the group. It
-// returns dst and the number of lines appended.
-func (m *merger) decide(dst []byte, b *batch) ([]byte, int) {
-	from, written := 0, b.lines
-	for _, sp := range b.spans {
-		dst = append(dst, b.buf[from:sp.start]...)
-		from = sp.end
-		if m.table.Arrive(sp.key, sp.src) {
-			dst = append(dst, b.buf[sp.start:sp.end]...)
-			continue
+// decide marks the lines of b that are not to be written: the copies of
+// events written already or earlier in the group. It returns the number of
+// lines left to write and their bytes.
+func (m *merger) decide(b *batch) (lines, size int) {
+	lines, size = b.lines, len(b.buf)
+	for i := range b.spans {
+		sp := &b.spans[i]
+		sp.cut = !m.table.Arrive(sp.key, sp.src)
+		if sp.cut {
+			m.merged[sp.src]++
+			lines--
+			size -= sp.end - sp.start
 		}
-		m.merged[sp.src]++
-		written--
 	}
-	return append(dst, b.buf[from:]...), written
+	return lines, size
+}
+
+// appendKept appends to dst the lines of b that decide left to write.
+func (b *batch) appendKept(dst []byte) []byte {
+	from := 0
+	for _, sp := range b.spans {
+		if sp.cut {
+			dst = append(dst, b.buf[from:sp.start]...)
+			from = sp.end
+		}
+	}
+	return append(dst, b.buf[from:]...)
 }
 
 // finish commits the group's decisions if its write succeeded and discards

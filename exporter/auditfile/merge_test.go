@@ -325,7 +325,8 @@ func BenchmarkMergeDecision(b *testing.B) {
 		bt.reset()
 		enc.appendLogs(&bt, ld)
 		m.begin(ctx)
-		out, _ = m.decide(out[:0], &bt)
+		m.decide(&bt)
+		out = bt.appendKept(out[:0])
 		m.finish(ctx, true)
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(lines)), "ns/record")

@@ -3,6 +3,7 @@ package auditfile
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"go.opentelemetry.io/collector/pdata/plog"
 
@@ -36,6 +37,10 @@ func (e *auditFileExporter) consumeLogs(ctx context.Context, ld plog.Logs) error
 // the merge commits what really happened once the write returns. A batch not
 // taken yet when ctx ends is taken out of the queue, so it is not written.
 func (e *auditFileExporter) write(ctx context.Context, b *batch) error {
+	if e.inline && e.committing == nil && e.writeInline(b) {
+		e.batches.Put(b)
+		return nil
+	}
 	ok, behind := e.gc.enqueue(b)
 	if !ok {
 		e.batches.Put(b)
@@ -63,4 +68,49 @@ func (e *auditFileExporter) write(ctx context.Context, b *batch) error {
 	}
 	e.tel.AuditFileWriteTimeouts.Add(ctx, 1)
 	return err
+}
+
+// writeInline is the short path of a batch while the file is idle and
+// batches wait in memory (fsync on_flush or never, with a flush_interval):
+// the caller does for its batch what the committer does for a group of one
+// (the merge's decisions, the hand-over to the buffer, the telemetry), in
+// its own goroutine, without the two goroutine switches of the hand-off.
+// It takes no lock it would wait for and does no file I/O, so it cannot
+// hang on the disk and needs no deadline. When it cannot (a group queued or
+// being written, a flush holding the writer, the buffer full) it reports
+// false with nothing changed, and the batch takes the committer's path.
+func (e *auditFileExporter) writeInline(b *batch) bool {
+	if !e.gc.claim() {
+		return false
+	}
+	defer e.gc.release()
+	if !e.writing.TryLock() {
+		return false // the probe is checking the file
+	}
+	defer e.writing.Unlock()
+	ctx := context.Background()
+	written, size := b.lines, len(b.buf)
+	if e.merge != nil {
+		e.merge.begin(ctx)
+		written, size = e.merge.decide(b)
+	}
+	if written == 0 && e.merge != nil {
+		e.merge.finish(ctx, true) // only copies of events written already
+		return true
+	}
+	if !e.w.Buffer(size, b.appendKept) {
+		if e.merge != nil {
+			e.merge.finish(ctx, false)
+		}
+		return false
+	}
+	if e.merge != nil {
+		e.merge.finish(ctx, true)
+	}
+	e.tel.AuditFileRecordsWritten.Add(ctx, int64(written))
+	e.tel.AuditFileBytesWritten.Add(ctx, int64(size))
+	e.tel.AuditFileCommitBatches.Record(ctx, 1)
+	e.lastBatch.Store(time.Now().UnixNano())
+	e.health.settle(nil, nil)
+	return true
 }

@@ -46,56 +46,110 @@ func (f Format) String() string {
 	return fmt.Sprintf("Format(%d)", int(f))
 }
 
-// Top-level key orders of Flipt's encoders.
+// The keys Flipt knows, by index (keyIndex), and its encoders' orders of
+// them.
 var (
-	logOrder     = []string{KeyVersion, KeyType, KeyAction, KeyStatus, KeyMetadata, KeyPayload, KeyTimestamp}
-	webhookOrder = []string{KeyVersion, KeyType, KeyAction, KeyMetadata, KeyPayload, KeyTimestamp, KeyStatus}
+	knownKeys    = [...]string{KeyVersion, KeyType, KeyAction, KeyStatus, KeyMetadata, KeyPayload, KeyTimestamp}
+	logOrder     = [...]uint8{0, 1, 2, 3, 4, 5, 6}
+	webhookOrder = [...]uint8{0, 1, 2, 4, 5, 6, 3}
 )
+
+// keyIndex is k's index in knownKeys, or -1 for a key Flipt does not know.
+func keyIndex(k string) int {
+	switch k {
+	case KeyVersion:
+		return 0
+	case KeyType:
+		return 1
+	case KeyAction:
+		return 2
+	case KeyStatus:
+		return 3
+	case KeyMetadata:
+		return 4
+	case KeyPayload:
+		return 5
+	case KeyTimestamp:
+		return 6
+	}
+	return -1
+}
+
+// members are the known keys quoted, with the colon after them, as the
+// first member and as a later one, in one layout's separators.
+type members struct {
+	sep, colon  string
+	first, next [len(knownKeys)][]byte
+}
+
+var compactMembers, consoleMembers = newMembers(",", ":"), newMembers(", ", ": ")
+
+func newMembers(sep, colon string) *members {
+	m := &members{sep: sep, colon: colon}
+	for i, k := range knownKeys {
+		// The known keys are plain ASCII: quoted the same with or without
+		// HTML escaping.
+		m.first[i] = append(appendString(nil, k, false), colon...)
+		m.next[i] = append([]byte(sep), m.first[i]...)
+	}
+	return m
+}
 
 // Append appends the event in body to dst in format f, without a trailing
 // newline. Keys Flipt does not know follow its own, in received order.
 func Append(dst []byte, body pcommon.Map, f Format) []byte {
-	order, escapeHTML, sep, colon := logOrder, false, ",", ":"
+	// One walk finds the known keys (the first of each, as Map.Get would)
+	// and tells whether there are others.
+	var vals [len(knownKeys)]pcommon.Value
+	var have uint8
+	others := false
+	for k, v := range body.All() {
+		if i := keyIndex(k); i < 0 {
+			others = true
+		} else if have&(1<<i) == 0 {
+			vals[i], have = v, have|1<<i
+		}
+	}
+	order, escapeHTML, m := logOrder[:], false, compactMembers
 	switch f {
 	case FormatWebhook:
-		order, escapeHTML = webhookOrder, true
+		order, escapeHTML = webhookOrder[:], true
 	case FormatConsole:
-		sep, colon = ", ", ": "
+		m = consoleMembers
 	}
-	if v, ok := body.Get(KeyVersion); ok && v.Type() == pcommon.ValueTypeStr && v.Str() == versionLegacy {
+	if have&1 != 0 && vals[0].Str() == versionLegacy {
 		// Before v1.44 every sink used encoding/json on the webhook layout.
-		order, escapeHTML = webhookOrder, true
+		order, escapeHTML = webhookOrder[:], true
 	}
 	dst = append(dst, '{')
 	n := 0
-	member := func(k string, v pcommon.Value) {
-		if n > 0 {
-			dst = append(dst, sep...)
+	for _, i := range order {
+		if have&(1<<i) == 0 {
+			continue
+		}
+		if n == 0 {
+			dst = append(dst, m.first[i]...)
+		} else {
+			dst = append(dst, m.next[i]...)
 		}
 		n++
-		dst = appendString(dst, k, escapeHTML)
-		dst = append(dst, colon...)
-		dst = appendValue(dst, v, escapeHTML)
+		dst = appendValue(dst, vals[i], escapeHTML)
 	}
-	for _, k := range order {
-		if v, ok := body.Get(k); ok {
-			member(k, v)
-		}
-	}
-	for k, v := range body.All() {
-		if !isKnownKey(k) {
-			member(k, v)
+	if others {
+		for k, v := range body.All() {
+			if keyIndex(k) >= 0 {
+				continue
+			}
+			if n > 0 {
+				dst = append(dst, m.sep...)
+			}
+			n++
+			dst = appendString(dst, k, escapeHTML)
+			dst = append(dst, m.colon...)
+			dst = appendValue(dst, v, escapeHTML)
 		}
 	}
 	return append(dst, '}')
-}
-
-func isKnownKey(k string) bool {
-	switch k {
-	case KeyVersion, KeyType, KeyAction, KeyStatus, KeyMetadata, KeyPayload, KeyTimestamp:
-		return true
-	}
-	return false
 }
 
 // AppendValue appends v as compact JSON, as Go's encoding/json would write
@@ -105,6 +159,10 @@ func AppendValue(dst []byte, v pcommon.Value, escapeHTML bool) []byte {
 }
 
 func appendValue(dst []byte, v pcommon.Value, escapeHTML bool) []byte {
+	if s := v.Str(); s != "" {
+		// Most values: one type assertion instead of Type's switch.
+		return appendString(dst, s, escapeHTML)
+	}
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
 		return appendString(dst, v.Str(), escapeHTML)

@@ -93,6 +93,10 @@ func (o *Options) now() time.Time {
 	return time.Now()
 }
 
+// Buffered reports whether accepted batches wait in memory for the next
+// flush (fsync on_flush or never, with a flush interval).
+func (o *Options) Buffered() bool { return o.buffered() }
+
 func (o *Options) buffered() bool {
 	return o.FlushInterval > 0 && o.Sync != SyncEveryBatch
 }

@@ -18,15 +18,20 @@ type Writer struct {
 	opts Options
 	log  *zap.Logger
 
-	mu      sync.Mutex
-	f       *os.File // nil until opened, and after an error (reopened on next write)
-	fi      os.FileInfo
-	size    int64
-	bucket  int64  // rotation interval the current file belongs to
-	pending []byte // batches accepted but not yet written (buffered mode)
-	dirty   bool   // written since the last fsync
+	mu     sync.Mutex
+	f      *os.File // nil until opened, and after an error (reopened on next write)
+	fi     os.FileInfo
+	size   int64
+	bucket int64 // rotation interval the current file belongs to
+	// bmu guards pending and spare (buffered mode), so batches are accepted
+	// while a flush writes the previous buffer under mu; taken after mu.
+	bmu     sync.Mutex
+	pending []byte        // batches accepted but not yet written (buffered mode)
+	spare   []byte        // the other buffer, empty, while pending fills
+	half    chan struct{} // pending reached half its size: flush it now
+	dirty   bool          // written since the last fsync
 	chain   *chain
-	closed  bool
+	closed  bool     // set under mu and bmu
 	lock    *os.File // the flock on LockPath, held while open
 	// nextPrev is the prev of the chain segment to create next (the last
 	// hash of the one just set aside); nil: zeros, or none pending.
@@ -54,7 +59,7 @@ func New(opts Options) (*Writer, error) {
 	if opts.BufferBytes <= 0 {
 		opts.BufferBytes = 256 << 10
 	}
-	w := &Writer{opts: opts, log: opts.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1)}
+	w := &Writer{opts: opts, log: opts.Logger, stop: make(chan struct{}), kick: make(chan struct{}, 1), half: make(chan struct{}, 1)}
 	w.mu.Lock()
 	err := w.openLocked()
 	w.mu.Unlock()
@@ -86,17 +91,56 @@ func (w *Writer) Write(data []byte) error {
 		return ErrClosed
 	}
 	if w.opts.buffered() {
-		if len(w.pending) > 0 && len(w.pending)+len(data) > w.opts.BufferBytes {
+		for {
+			w.bmu.Lock()
+			if w.appendLocked(len(data), func(dst []byte) []byte { return append(dst, data...) }) {
+				w.bmu.Unlock()
+				return nil
+			}
+			empty := len(w.pending) == 0
+			w.bmu.Unlock()
+			if empty {
+				break // larger than the buffer: written on its own
+			}
 			if err := w.flushLocked(); err != nil {
 				return err
 			}
 		}
-		if len(w.pending)+len(data) <= w.opts.BufferBytes {
-			w.pending = append(w.pending, data...)
-			return nil
-		}
 	}
 	return w.writeLocked(data, w.opts.Sync == SyncEveryBatch)
+}
+
+// Buffer accepts n bytes of whole lines into the memory buffer, as Write
+// does, when that needs no file I/O and no wait: buffered mode, room for n
+// bytes, and the buffer not held by another call (a flush holds it only to
+// swap it for the spare one, not while writing). fill appends exactly those
+// bytes to its argument and returns it. Buffer reports whether it did; if
+// not, nothing changed and the caller is to use Write. So a caller that must
+// not block (Write can wait on a hung disk) can still skip a hand-off. As
+// with Write, concurrent calls are accepted in no particular order.
+func (w *Writer) Buffer(n int, fill func([]byte) []byte) bool {
+	if !w.opts.buffered() || n == 0 || !w.bmu.TryLock() {
+		return false
+	}
+	defer w.bmu.Unlock()
+	return !w.closed && w.appendLocked(n, fill)
+}
+
+// appendLocked adds n bytes to the buffer if they fit (bmu held). From half
+// a buffer on it asks flushLoop to write it in the background, so the next
+// batches fill the spare buffer meanwhile instead of waiting for the write.
+func (w *Writer) appendLocked(n int, fill func([]byte) []byte) bool {
+	if len(w.pending)+n > w.opts.BufferBytes {
+		return false
+	}
+	w.pending = fill(w.pending)
+	if len(w.pending) >= w.opts.BufferBytes/2 {
+		select {
+		case w.half <- struct{}{}:
+		default:
+		}
+	}
+	return true
 }
 
 // Flush writes buffered batches to the file and, with SyncOnFlush, fsyncs.
@@ -109,17 +153,31 @@ func (w *Writer) Flush() error {
 	return w.flushLocked()
 }
 
+// flushLocked writes the buffer (mu held). The buffer is swapped for the
+// spare one first, so batches are accepted while it is written; flushes are
+// serialized by mu, so the file keeps the order of acceptance. On failure
+// the data goes back in front of what arrived meanwhile.
 func (w *Writer) flushLocked() error {
-	if len(w.pending) > 0 {
-		if err := w.writeLocked(w.pending, w.opts.Sync == SyncOnFlush); err != nil {
-			return err
+	w.bmu.Lock()
+	out := w.pending
+	if len(out) == 0 {
+		w.bmu.Unlock()
+		if w.opts.Sync == SyncOnFlush && w.dirty && w.f != nil {
+			return w.syncLocked()
 		}
-		w.pending = w.pending[:0]
 		return nil
 	}
-	if w.opts.Sync == SyncOnFlush && w.dirty && w.f != nil {
-		return w.syncLocked()
+	w.pending, w.spare = w.spare[:0], nil
+	w.bmu.Unlock()
+	err := w.writeLocked(out, w.opts.Sync == SyncOnFlush)
+	w.bmu.Lock()
+	defer w.bmu.Unlock()
+	if err != nil {
+		later := w.pending
+		w.pending, w.spare = append(out, later...), later[:0]
+		return err
 	}
+	w.spare = out[:0]
 	return nil
 }
 
@@ -131,12 +189,16 @@ func (w *Writer) Close() error {
 		w.mu.Unlock()
 		return nil
 	}
+	w.bmu.Lock()
+	w.closed = true // under both locks: Buffer reads it under bmu
+	out := w.pending
+	w.pending, w.spare = nil, nil
+	w.bmu.Unlock()
 	var errs []error
-	if len(w.pending) > 0 {
-		if err := w.writeLocked(w.pending, false); err != nil {
-			errs = append(errs, fmt.Errorf("%d buffered bytes not written: %w", len(w.pending), err))
+	if len(out) > 0 {
+		if err := w.writeLocked(out, false); err != nil {
+			errs = append(errs, fmt.Errorf("%d buffered bytes not written: %w", len(out), err))
 		}
-		w.pending = nil
 	}
 	if w.f != nil {
 		if err := w.syncLocked(); err != nil {
@@ -148,7 +210,6 @@ func (w *Writer) Close() error {
 		unlockFile(LockPath(w.opts.Path), w.lock)
 		w.lock = nil
 	}
-	w.closed = true
 	w.mu.Unlock()
 	close(w.stop)
 	w.wg.Wait()
@@ -477,21 +538,22 @@ func (w *Writer) flushLoop() {
 		case <-w.stop:
 			return
 		case <-t.C:
-			w.mu.Lock()
-			if w.closed {
-				w.mu.Unlock()
-				return
-			}
-			err := w.flushLocked()
-			wasFailing := w.failing
-			w.failing = err != nil
+		case <-w.half:
+		}
+		w.mu.Lock()
+		if w.closed {
 			w.mu.Unlock()
-			switch {
-			case err != nil && !wasFailing:
-				w.log.Error("Cannot flush audit file; keeping the data in memory and retrying", zap.Error(err))
-			case err == nil && wasFailing:
-				w.log.Info("Audit file flush recovered", zap.String("path", w.opts.Path))
-			}
+			return
+		}
+		err := w.flushLocked()
+		wasFailing := w.failing
+		w.failing = err != nil
+		w.mu.Unlock()
+		switch {
+		case err != nil && !wasFailing:
+			w.log.Error("Cannot flush audit file; keeping the data in memory and retrying", zap.Error(err))
+		case err == nil && wasFailing:
+			w.log.Info("Audit file flush recovered", zap.String("path", w.opts.Path))
 		}
 	}
 }

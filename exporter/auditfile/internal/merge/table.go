@@ -38,8 +38,17 @@ type Table struct {
 	fifo    []item // oldest first from head
 	head    int
 
-	staged map[Key]counts // arrivals of the batch in progress
-	order  []Key          // staged keys in arrival order
+	staged map[Key]int // index in order of a key staged in the batch in progress
+	order  []stage     // the batch's keys in arrival order, with their arrivals
+}
+
+// stage is a key's arrivals in the batch in progress, with what the table
+// held for it when the batch first met it (entries change only in Begin and
+// Commit, so that stays true until Commit).
+type stage struct {
+	key       Key
+	held, add counts
+	had       bool // the key was in entries
 }
 
 // New returns a table that forgets an event window after its first arrival
@@ -54,7 +63,7 @@ func New(window time.Duration, maxEntries int, now func() time.Time) *Table {
 		now:        now,
 		epoch:      now(),
 		entries:    map[Key]counts{},
-		staged:     map[Key]counts{},
+		staged:     map[Key]int{},
 	}
 }
 
@@ -78,16 +87,18 @@ func (t *Table) Begin() (expired int) {
 // Arrive stages one arrival of key from source and reports whether it is to
 // be written (true) or is a copy of what was written already (false).
 func (t *Table) Arrive(key Key, source int) (write bool) {
-	held := t.entries[key]
-	add, staged := t.staged[key]
+	i, staged := t.staged[key]
 	if !staged {
-		t.order = append(t.order, key)
+		held, had := t.entries[key]
+		i = len(t.order)
+		t.staged[key] = i
+		t.order = append(t.order, stage{key: key, held: held, had: had})
 	}
-	add[source]++
-	t.staged[key] = add
-	mine := held[source] + add[source]
+	st := &t.order[i]
+	st.add[source]++
+	mine := st.held[source] + st.add[source]
 	for s := range Sources {
-		if s != source && held[s]+add[s] >= mine {
+		if s != source && st.held[s]+st.add[s] >= mine {
 			return false
 		}
 	}
@@ -99,17 +110,17 @@ func (t *Table) Arrive(key Key, source int) (write bool) {
 // before their window ended, and their number is returned.
 func (t *Table) Commit() (added, evicted int) {
 	now := t.now().Sub(t.epoch)
-	for _, k := range t.order {
-		add := t.staged[k]
-		c, ok := t.entries[k]
-		if !ok {
+	for i := range t.order {
+		st := &t.order[i]
+		if !st.had {
 			added++
-			t.fifo = append(t.fifo, item{key: k, first: now})
+			t.fifo = append(t.fifo, item{key: st.key, first: now})
 		}
+		c := st.held
 		for s := range Sources {
-			c[s] += add[s]
+			c[s] += st.add[s]
 		}
-		t.entries[k] = c
+		t.entries[st.key] = c
 	}
 	for len(t.entries) > t.maxEntries && t.head < len(t.fifo) {
 		delete(t.entries, t.fifo[t.head].key)

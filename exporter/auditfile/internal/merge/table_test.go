@@ -109,7 +109,7 @@ func BenchmarkEntryMemory(b *testing.B) {
 		tb.Commit()
 		tb.Rollback()
 		clear(tb.staged) // staging space is reused, not held per entry
-		tb.staged = map[Key]counts{}
+		tb.staged = map[Key]int{}
 		tb.order = nil
 		runtime.GC()
 		runtime.ReadMemStats(&after)
