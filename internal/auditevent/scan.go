@@ -363,18 +363,14 @@ type eventFields struct {
 
 var requiredKeys = [...]string{KeyVersion, KeyType, KeyAction, KeyTimestamp}
 
-// requiredIndex is k's place in requiredKeys, or -1: one switch, not a
-// comparison with each required key.
+// requiredOf maps a key's index in knownKeys to its place in requiredKeys.
+var requiredOf = [len(knownKeys)]int8{0, 1, 2, -1, -1, -1, 3}
+
+// requiredIndex is k's place in requiredKeys, or -1: one switch (keyIndex),
+// not a comparison with each required key.
 func requiredIndex(k string) int {
-	switch k {
-	case KeyVersion:
-		return 0
-	case KeyType:
-		return 1
-	case KeyAction:
-		return 2
-	case KeyTimestamp:
-		return 3
+	if i := keyIndex(k); i >= 0 {
+		return int(requiredOf[i])
 	}
 	return -1
 }

@@ -72,3 +72,16 @@ func TestStringRandom(t *testing.T) {
 		checkString(t, b.String())
 	}
 }
+
+func TestRequiredIndexNamesRequiredKeys(t *testing.T) {
+	for i, k := range requiredKeys {
+		if got := requiredIndex(k); got != i {
+			t.Errorf("requiredIndex(%q) = %d, want %d", k, got, i)
+		}
+	}
+	for _, k := range []string{KeyStatus, KeyMetadata, KeyPayload, "", "versions", "Type"} {
+		if got := requiredIndex(k); got != -1 {
+			t.Errorf("requiredIndex(%q) = %d, want -1", k, got)
+		}
+	}
+}
