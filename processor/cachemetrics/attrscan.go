@@ -7,9 +7,11 @@ const maxScanKeys = 64
 
 // attrIndex finds a fixed set of keys in one pass over an attribute map,
 // instead of one pass per key. Most attribute names are ruled out by their
-// length alone (one bit test), and the rest by their first and last byte
-// before a string compare, so the common "not a lookup, not a backend"
-// attribute costs no call.
+// length alone (one bit test). A name of 8 to 16 bytes (most keys are) is
+// compared whole as its first and last 8 bytes, two words that cover it:
+// no call, where a string compare calls memequal and spills the loop's
+// registers around it. Other names are ruled out by their first and last
+// byte before a string compare.
 type attrIndex struct {
 	keys  []string
 	byLen [][]scanKey // key length → the keys of that length
@@ -19,8 +21,19 @@ type attrIndex struct {
 // scanKey is one key looked for, with its bytes at both ends to rule out
 // other names of its length cheaply.
 type scanKey struct {
+	head, tail  uint64 // first and last 8 bytes, for a key of 8 to 16
 	first, last byte
 	i           uint8 // index into keys (its bit in the mask)
+}
+
+// Keys this long are compared as two words.
+const minWordKey, maxWordKey = 8, 16
+
+// load64 reads s[0:8] little-endian; the compiler makes it one load.
+func load64(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
 }
 
 func newAttrIndex(keys []string) *attrIndex {
@@ -32,7 +45,11 @@ func newAttrIndex(keys []string) *attrIndex {
 		for len(x.byLen) <= len(k) {
 			x.byLen = append(x.byLen, nil)
 		}
-		x.byLen[len(k)] = append(x.byLen[len(k)], scanKey{first: k[0], last: k[len(k)-1], i: uint8(i)})
+		sk := scanKey{first: k[0], last: k[len(k)-1], i: uint8(i)}
+		if len(k) >= minWordKey && len(k) <= maxWordKey {
+			sk.head, sk.tail = load64(k), load64(k[len(k)-8:])
+		}
+		x.byLen[len(k)] = append(x.byLen[len(k)], sk)
 		if len(k) < 64 {
 			x.lens |= 1 << len(k)
 		}
@@ -47,6 +64,16 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	for k, v := range attrs.All() {
 		if n := len(k); n >= len(x.byLen) || n < 64 && x.lens>>n&1 == 0 {
 			continue // one test for most names: no key has their length
+		}
+		if n := len(k); n >= minWordKey && n <= maxWordKey {
+			head, tail := load64(k), load64(k[n-8:])
+			for _, c := range x.byLen[n] {
+				if bit := uint64(1) << c.i; head == c.head && tail == c.tail && mask&bit == 0 {
+					mask |= bit
+					vals[c.i] = v
+				}
+			}
+			continue
 		}
 		for _, c := range x.byLen[len(k)] {
 			if k[0] != c.first || k[len(k)-1] != c.last {
