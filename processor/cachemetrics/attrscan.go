@@ -10,12 +10,23 @@ const maxScanKeys = 64
 // length alone (one bit test). A name of 8 to 16 bytes (most keys are) is
 // compared whole as its first and last 8 bytes, two words that cover it:
 // no call, where a string compare calls memequal and spills the loop's
-// registers around it. Other names are ruled out by their first and last
-// byte before a string compare.
+// registers around it; the first key of each such length sits in an array
+// of its own (words), so the usual one key of a length costs no slice walk.
+// Other names are ruled out by their first and last byte before a string
+// compare.
 type attrIndex struct {
 	keys  []string
 	byLen [][]scanKey // key length → the keys of that length
 	lens  uint64      // bit n set: a key is n bytes long (n < 64)
+	words [maxWordKey - minWordKey + 1]wordKey
+}
+
+// wordKey is the first key of a length from 8 to 16, compared as two words.
+type wordKey struct {
+	head, tail uint64
+	bit        uint64 // its bit in the mask; 0: no key of this length
+	i          uint8
+	more       bool // byLen holds more keys of this length after it
 }
 
 // scanKey is one key looked for, with its bytes at both ends to rule out
@@ -48,6 +59,11 @@ func newAttrIndex(keys []string) *attrIndex {
 		sk := scanKey{first: k[0], last: k[len(k)-1], i: uint8(i)}
 		if len(k) >= minWordKey && len(k) <= maxWordKey {
 			sk.head, sk.tail = load64(k), load64(k[len(k)-8:])
+			if w := &x.words[len(k)-minWordKey]; w.bit == 0 {
+				*w = wordKey{head: sk.head, tail: sk.tail, bit: 1 << i, i: uint8(i)}
+			} else {
+				w.more = true
+			}
 		}
 		x.byLen[len(k)] = append(x.byLen[len(k)], sk)
 		if len(k) < 64 {
@@ -61,13 +77,27 @@ func newAttrIndex(keys []string) *attrIndex {
 // returns the mask of the keys present.
 func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	var mask uint64
+	lens, byLen := x.lens, x.byLen // loaded once, not per attribute
 	for k, v := range attrs.All() {
-		if n := len(k); n >= len(x.byLen) || n < 64 && x.lens>>n&1 == 0 {
-			continue // one test for most names: no key has their length
+		n := len(k)
+		if n < 64 {
+			if lens>>n&1 == 0 {
+				continue // one test for most names: no key has their length
+			}
+		} else if n >= len(byLen) {
+			continue
 		}
-		if n := len(k); n >= minWordKey && n <= maxWordKey {
+		if uint(n-minWordKey) <= maxWordKey-minWordKey {
 			head, tail := load64(k), load64(k[n-8:])
-			for _, c := range x.byLen[n] {
+			w := &x.words[n-minWordKey]
+			if head == w.head && tail == w.tail && mask&w.bit == 0 {
+				mask |= w.bit
+				vals[w.i] = v
+			}
+			if !w.more {
+				continue
+			}
+			for _, c := range byLen[n][1:] {
 				if bit := uint64(1) << c.i; head == c.head && tail == c.tail && mask&bit == 0 {
 					mask |= bit
 					vals[c.i] = v
@@ -75,7 +105,7 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 			}
 			continue
 		}
-		for _, c := range x.byLen[len(k)] {
+		for _, c := range byLen[n] {
 			if k[0] != c.first || k[len(k)-1] != c.last {
 				continue
 			}

@@ -33,8 +33,9 @@ func TestAttrIndexAgreesWithGet(t *testing.T) {
 }
 
 // Names of 8 to 16 bytes are compared as two words: against Get on keys of
-// every length from 1 to 24, and names that differ from one of them in any
-// one byte, so each byte the words cover is shown to count.
+// every length from 1 to 24 (some lengths with three keys, two keys twice),
+// and names that differ from one of them in any one byte, so each byte the
+// words cover is shown to count.
 func TestAttrIndexWordsAgreeWithGet(t *testing.T) {
 	r := rand.New(rand.NewPCG(6, 7))
 	word := func(n int) string {
@@ -47,7 +48,11 @@ func TestAttrIndexWordsAgreeWithGet(t *testing.T) {
 	var keys []string
 	for n := 1; n <= 24; n++ {
 		keys = append(keys, word(n))
+		if n%4 == 2 || n == minWordKey || n == maxWordKey {
+			keys = append(keys, word(n), word(n)) // more keys of a length
+		}
 	}
+	keys = append(keys, keys[minWordKey+1], keys[3]) // the same key twice
 	var names []string
 	for _, k := range keys {
 		names = append(names, k)
