@@ -77,15 +77,10 @@ func newAttrIndex(keys []string) *attrIndex {
 // returns the mask of the keys present.
 func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	var mask uint64
-	lens, byLen := x.lens, x.byLen // loaded once, not per attribute
 	for k, v := range attrs.All() {
 		n := len(k)
-		if n < 64 {
-			if lens>>n&1 == 0 {
-				continue // one test for most names: no key has their length
-			}
-		} else if n >= len(byLen) {
-			continue
+		if n >= len(x.byLen) || n < 64 && x.lens>>n&1 == 0 {
+			continue // one test for most names: no key has their length
 		}
 		if uint(n-minWordKey) <= maxWordKey-minWordKey {
 			head, tail := load64(k), load64(k[n-8:])
@@ -97,7 +92,7 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 			if !w.more {
 				continue
 			}
-			for _, c := range byLen[n][1:] {
+			for _, c := range x.byLen[n][1:] {
 				if bit := uint64(1) << c.i; head == c.head && tail == c.tail && mask&bit == 0 {
 					mask |= bit
 					vals[c.i] = v
@@ -105,7 +100,7 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 			}
 			continue
 		}
-		for _, c := range byLen[n] {
+		for _, c := range x.byLen[n] {
 			if k[0] != c.first || k[len(k)-1] != c.last {
 				continue
 			}
