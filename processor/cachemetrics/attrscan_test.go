@@ -31,3 +31,51 @@ func TestAttrIndexAgreesWithGet(t *testing.T) {
 		}
 	}
 }
+
+// Names of 8 to 16 bytes are compared as two words: against Get on keys of
+// every length from 1 to 24 (some lengths with three keys, two keys twice),
+// and names that differ from one of them in any one byte, so each byte the
+// words cover is shown to count.
+func TestAttrIndexWordsAgreeWithGet(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 7))
+	word := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "ab.c"[r.IntN(4)]
+		}
+		return string(b)
+	}
+	var keys []string
+	for n := 1; n <= 24; n++ {
+		keys = append(keys, word(n))
+		if n%4 == 2 || n == minWordKey || n == maxWordKey {
+			keys = append(keys, word(n), word(n)) // more keys of a length
+		}
+	}
+	keys = append(keys, keys[minWordKey+1], keys[3]) // the same key twice
+	var names []string
+	for _, k := range keys {
+		names = append(names, k)
+		for i := range len(k) {
+			b := []byte(k)
+			b[i] ^= 0x20
+			names = append(names, string(b))
+		}
+	}
+	x := newAttrIndex(keys)
+	for round := range 5_000 {
+		m := pcommon.NewMap()
+		for j := range r.IntN(16) {
+			m.PutInt(names[r.IntN(len(names))], int64(j))
+		}
+		vals := make([]pcommon.Value, len(keys))
+		mask := x.scan(m, vals)
+		for i, k := range keys {
+			want, ok := m.Get(k)
+			require.Equal(t, ok, mask&(1<<i) != 0, "round %d key %q", round, k)
+			if ok {
+				require.Equal(t, want.Int(), vals[i].Int(), "round %d key %q", round, k)
+			}
+		}
+	}
+}

@@ -43,16 +43,17 @@ type link struct {
 // the order of Span and Mark calls does not matter.
 func (g *Graph) Span(key, parent uint64, hasParent bool) Node {
 	n := g.node(key)
-	g.nodes[n].present = true
+	nd := &g.nodes[n] // valid until the next node is added
+	nd.present = true
 	if !hasParent {
 		return n
 	}
-	if l := g.nodes[n].link; l != none && g.links[l].parent == parent {
+	if l := nd.link; l != none && g.links[l].parent == parent {
 		return n // the same span again
 	}
-	g.links = append(g.links, link{parent: parent, next: g.nodes[n].link})
-	g.nodes[n].link = int32(len(g.links) - 1)
-	if g.nodes[n].marked {
+	g.links = append(g.links, link{parent: parent, next: nd.link})
+	nd.link = int32(len(g.links) - 1)
+	if nd.marked {
 		g.steps++
 		g.MarkNode(g.node(parent))
 	}

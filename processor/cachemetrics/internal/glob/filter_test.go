@@ -49,3 +49,62 @@ func TestFilterNeverRulesOutAMatch(t *testing.T) {
 		t.Fatal("no pattern: nothing may match")
 	}
 }
+
+// The same on long patterns and names made from them (stars filled in, one
+// byte changed or cut short), so the 16-byte heads are what decides.
+func TestFilterHeadsNeverRuleOutAMatch(t *testing.T) {
+	r := rand.New(rand.NewPCG(10, 11))
+	lit := func(n int) string {
+		b := make([]byte, n)
+		for i := range b {
+			b[i] = "ab/"[r.IntN(3)]
+		}
+		return string(b)
+	}
+	ruledOut, may := 0, 0
+	for range 2_000 {
+		var sets []Set
+		var pats []string
+		for range 1 + r.IntN(3) {
+			var ps []string
+			for range 1 + r.IntN(3) {
+				p := lit(r.IntN(24))
+				for range r.IntN(3) {
+					p += "*" + lit(r.IntN(6))
+				}
+				ps = append(ps, p)
+			}
+			pats = append(pats, ps...)
+			sets = append(sets, CompileAll(ps))
+		}
+		f := NewFilter(sets...)
+		for range 40 {
+			var name string
+			for _, part := range Compile(pats[r.IntN(len(pats))]).parts {
+				name += part + lit(r.IntN(4))
+			}
+			switch b := []byte(name); {
+			case len(b) > 0 && r.IntN(2) == 0:
+				b[r.IntN(len(b))] = "ab/x"[r.IntN(4)]
+				name = string(b)
+			case len(b) > 0 && r.IntN(3) == 0:
+				name = name[:r.IntN(len(b))]
+			}
+			match := false
+			for _, s := range sets {
+				match = match || s.Match(name)
+			}
+			if f.May(name) {
+				may++
+			} else {
+				ruledOut++
+				if match {
+					t.Fatalf("name %q matches %q but the filter rules it out", name, pats)
+				}
+			}
+		}
+	}
+	if ruledOut == 0 || may == 0 {
+		t.Fatalf("ruled out %d, may %d: both should happen", ruledOut, may)
+	}
+}
