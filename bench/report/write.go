@@ -607,10 +607,11 @@ func (r *report) profileSection() {
 	if c := r.prof("cachemetrics"); c != nil {
 		r.p("In the `cache_metrics` run, `ConsumeTraces` takes %.0f%% of all samples: the one pass over each span's",
 			cumOf(c.all, "cachemetrics.(*cacheConnector).ConsumeTraces"))
-		r.p("attributes (`attrIndex.scan`) %.0f%%, the inference's per-span bookkeeping (`inferrer.observe`: backend check,",
+		r.p("attributes (`attrIndex.scan`) %.0f%%, the inference's per-span bookkeeping (`inferrer.observe`: fingerprints,",
 			cumOf(c.all, "cachemetrics.(*attrIndex).scan"))
-		r.p("fingerprints, the batch's parent graph) %.0f%%, the dedup table (`dedup.first`) %.0f%%, the decisions and",
-			cumOf(c.all, "cachemetrics.(*inferrer).observe"), cumOf(c.all, "cachemetrics.(*dedup).first"))
+		r.p("the batch's parent graph) %.0f%% and its marks from backend spans (`batch.markParent`) %.0f%%, the dedup table",
+			cumOf(c.all, "cachemetrics.(*inferrer).observe"), cumOf(c.all, "cachemetrics.(*batch).markParent"))
+		r.p("(`dedup.first`) %.0f%%, the decisions and", cumOf(c.all, "cachemetrics.(*dedup).first"))
 		r.p("frontier under the lock (`inferrer.endBatch`) %.0f%%; the benchmark's own rewrite of trace ids (`newPass`, timed",
 			cumOf(c.all, "cachemetrics.(*inferrer).endBatch"))
 		r.p("apart and subtracted for both contenders, so in the profile but not in the rates) %.0f%%.",
