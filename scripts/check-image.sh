@@ -45,7 +45,9 @@ pass "by default every listener is on the container's loopback; audit file in th
 chown 10001:10001 "$data"
 chmod 0750 "$data"
 
-health=$(free_port) webhook=$(free_port) grpc=$(free_port) http=$(free_port) prom=$(free_port) tele=$(free_port)
+ports=$(free_ports 6 | tr "\n" " ")
+read -r health webhook grpc http prom tele <<<"$ports"
+[ -n "$tele" ] || fail "no free loopback ports"
 secret=s3cr3t # the signing secret of the captured requests
 "${CTR[@]}" run -d --name "$name" --network=host \
   -v "$data:/var/lib/otelcol-flipt" \

@@ -125,7 +125,9 @@ pass "unit verifies; systemd-analyze security exposure $exposure (bar 2.0)"
 
 # Smoke run: the package's user, the packaged config, the unit's umask, the working
 # directory / (not writable): the audit file must still land in /var/lib/otelcol-flipt.
-health=$(free_port) webhook=$(free_port) grpc=$(free_port) http=$(free_port) prom=$(free_port) tele=$(free_port)
+ports=$(free_ports 6 | tr "\n" " ")
+read -r health webhook grpc http prom tele <<<"$ports"
+[ -n "$tele" ] || fail "no free loopback ports"
 log=$(mktemp)
 (
   cd /

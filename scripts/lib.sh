@@ -3,17 +3,23 @@
 pass() { printf 'ok    %s\n' "$*"; }
 fail() { printf 'FAIL  %s\n' "$*" >&2; exit 1; }
 
-# free_port prints a loopback TCP port nothing listens on (bash's /dev/tcp connect fails).
-free_port() {
-  local p
-  for _ in $(seq 1 100); do
-    p=$(( (RANDOM % 20000) + 20000 ))
-    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
-      echo "$p"
-      return 0
-    fi
+# free_ports N prints N distinct loopback TCP ports, one per line, that no socket on the
+# machine holds in any state. They come from below Linux's ephemeral range (32768-60999 by
+# default), which the kernel hands to outgoing connections: a port from there could be
+# taken by a client connection between this check and the collector binding it.
+free_ports() {
+  local n=$1 p hex taken picked=" "
+  taken=" $(awk 'FNR > 1 { split($2, a, ":"); print a[2] }' /proc/net/tcp /proc/net/tcp6 2>/dev/null | sort -u | tr '\n' ' ')"
+  for _ in $(seq 1 1000); do
+    [ "$n" -gt 0 ] || return 0
+    p=$(( (RANDOM % 12000) + 20000 ))
+    printf -v hex '%04X' "$p"
+    case "$taken$picked" in *" $hex "*|*" $p "*) continue ;; esac
+    picked+="$p "
+    echo "$p"
+    n=$(( n - 1 ))
   done
-  fail "no free loopback port found"
+  fail "no free loopback port below the ephemeral range"
 }
 
 # wait_http_200 URL [SECONDS]: polls URL until it answers 200, at most SECONDS (60).

@@ -6,7 +6,6 @@ package promtest
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
 	"testing"
 
@@ -18,6 +17,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/otelcol-flipt/otelcol-flipt/internal/e2etest"
 )
 
 // Start runs a prometheus exporter with its defaults on a free loopback
@@ -25,10 +26,9 @@ import (
 // what it logs, so a test can check the exporter never complained.
 func Start(t *testing.T) (exporter.Metrics, string, *observer.ObservedLogs) {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	addr := l.Addr().String()
-	require.NoError(t, l.Close())
+	// A port from below the ephemeral range: one the kernel chose for port 0
+	// could go to an outgoing connection before the exporter binds it.
+	addr := e2etest.FreeAddr(t)
 	f := prometheusexporter.NewFactory()
 	cfg := f.CreateDefaultConfig().(*prometheusexporter.Config)
 	cfg.NetAddr.Endpoint = addr
