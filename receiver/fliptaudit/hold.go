@@ -38,7 +38,11 @@ type holdCtx struct {
 	armed bool          // timer and watch started, for a Done or an AfterFunc
 	timer *time.Timer
 	watch func() bool // stops the watch of stopping
-	after []*func()   // AfterFunc's callbacks still to run; nil once ended
+	// follow: the hold also ends with its request, once armed (handOff
+	// watches the request itself).
+	follow bool
+	gone   func() bool // stops the watch of the request
+	after  []*func()   // AfterFunc's callbacks still to run; nil once ended
 }
 
 func newHold(request, stopping context.Context, hold time.Duration) *holdCtx {
@@ -128,7 +132,15 @@ func (h *holdCtx) arm() {
 	h.armed = true
 	h.timer = time.AfterFunc(time.Until(h.deadline), func() { h.end(context.DeadlineExceeded) })
 	h.watch = context.AfterFunc(h.stopping, func() { h.end(context.Canceled) })
+	if h.follow {
+		h.gone = context.AfterFunc(h.request, h.cancel)
+	}
 }
+
+// followRequest has the hold end when its request does (the sender went
+// away), for a consumer that runs on the request's goroutine; before
+// anything watches the hold.
+func (h *holdCtx) followRequest() { h.follow = true }
 
 // end ends the hold with err, unless it already ended.
 func (h *holdCtx) end(err error) {
@@ -146,6 +158,9 @@ func (h *holdCtx) end(err error) {
 	if h.armed {
 		h.timer.Stop()
 		h.watch()
+		if h.gone != nil {
+			h.gone()
+		}
 	}
 	h.mu.Unlock()
 	for _, f := range after {
