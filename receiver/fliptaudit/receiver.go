@@ -67,7 +67,7 @@ func (r *auditReceiver) consumer(transport, format string) (func(context.Context
 		ctx = obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(ctx, ld)
 		obs.EndLogsOp(ctx, format, n, err)
-		r.health.record(err, time.Now())
+		r.health.record(err)
 		return err
 	}, nil
 }
