@@ -99,7 +99,7 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 		h.admit.changed = func(d int64) { tb.FliptAuditWebhookInFlightBytes.Add(context.Background(), d) }
 	}
 	h.stopping, h.cancelStopping = context.WithCancelCause(context.Background())
-	h.inflight = newInflight()
+	h.inflight = newInflight(h.grace, h.answerLate)
 	h.sigWarn = &signatureWarner{logger: zap.NewNop(), now: func() time.Time { return h.now() }}
 	if cfg.SigningSecret != "" {
 		h.secret = []byte(cfg.SigningSecret)
@@ -247,12 +247,12 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) (or
 		}
 	}
 	if inline {
-		d := h.arm(w, r, hold)
+		d := h.inflight.arm(w, r, hold, h.grace)
 		err = h.consume(hold, ld)
 		if remember != nil {
 			remember(err)
 		}
-		if !h.disarm(d) {
+		if !h.inflight.disarm(d) {
 			return true
 		}
 	} else {
