@@ -157,3 +157,22 @@ func TestHTTP2HandsOff(t *testing.T) {
 	require.NotEmpty(t, resp.Header.Get("Retry-After"))
 	require.Equal(t, int64(1), counter(t, held.tel, metricRefused, "reason", reasonTimeout))
 }
+
+// The watchdogs' checker runs only while some are armed: an idle webhook
+// has no goroutine waking up for it.
+func TestWatchdogCheckerStopsWhenIdle(t *testing.T) {
+	sink := new(consumertest.LogsSink)
+	rcv := startReceiver(t, sink, nil)
+	body := fliptcapture.WebhookRequests(t, false)[0].Body
+	for range 3 {
+		require.Equal(t, http.StatusOK, post(t, rcv.url, "application/json", body).status)
+	}
+	in := rcv.handler.inflight
+	require.Eventually(t, func() bool {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return !in.checking && in.armed == nil && in.running == 0
+	}, 30*time.Second, 10*time.Millisecond, "the checker to stop")
+	require.Equal(t, http.StatusOK, post(t, rcv.url, "application/json", body).status, "a request after it stopped")
+	require.Equal(t, 4, sink.LogRecordCount())
+}
