@@ -18,17 +18,17 @@ var (
 
 // holdCtx is a request's hold, the context the next consumer gets: the
 // request's values, a deadline at the end of the hold, and an end at the
-// deadline, at Shutdown (stopping) or when handOff sees the sender go away.
+// deadline, at Shutdown (stopping) or when the sender goes away (seen by
+// handOff over HTTP/2, by the hold itself with followRequest).
 // context.WithTimeout cost a timer, two cancel contexts, a channel and an
 // entry among stopping's children per request, under stopping's lock;
-// here handOff waits on a pooled timer and stopping's own channel, and a
-// hold pays for a timer and a channel only when something other than
-// handOff watches it (Done or a derived context: admission's wait, or a
-// consumer's). Err and Cause read as a timerCtx's would: DeadlineExceeded
+// here a hold pays for a timer and its watches only when something watches
+// it (Done or a derived context: admission's wait, or a consumer's), and
+// handOff waits on a pooled timer and stopping's own channel. Err and Cause read as a timerCtx's would: DeadlineExceeded
 // past the deadline, Canceled after the sender went away or at Shutdown,
 // whose cause is errStopping.
 type holdCtx struct {
-	request  context.Context // for its values only
+	request  context.Context // for its values, and its end with followRequest
 	stopping context.Context // derived from Background: no values of its own
 	deadline time.Time
 
