@@ -590,10 +590,11 @@ func (r *report) profileSection() {
 		r.p("(`confighttp`; the webhook skips `otelhttp` when the collector keeps nothing it records, as at its default")
 		r.p("telemetry settings here, see the receiver's README, while the `otlp` receiver runs it) %.0f%%, of which the receiver's own handler",
 			cumOf(w.all, "confighttp.(*clientInfoHandler).ServeHTTP"))
-		r.p("%.0f%%: building the records %.0f%%, the scan before it %.0f%%, the signature %.0f%%, the hand-off %.0f%%. In the `otlp` run its chain",
+		r.p("%.0f%%: building the records %.0f%%, the scan before it %.0f%%, the signature %.0f%%, the hand-off to the next consumer (its watchdog and the receiver's metrics) %.0f%%. In the `otlp` run its chain",
 			cumOf(w.all, "fliptaudit.(*webhookHandler).ServeHTTP"), cumOf(w.all, "fliptaudit.decodeWebhookBody"),
 			cumOf(w.all, "auditevent.Limits.Check"), cumOf(w.all, "fliptaudit.validSignature")+cumOf(w.all, "fliptaudit.(*signer).valid"),
-			cumOf(w.all, "fliptaudit.handOff"))
+			cumOf(w.all, "fliptaudit.handOff")+cumOf(w.all, "fliptaudit.(*webhookHandler).arm")+
+				cumOf(w.all, "fliptaudit.(*webhookHandler).disarm")+cumOf(w.all, "fliptaudit.(*auditReceiver).consumer.func1"))
 		r.p("takes %.0f%%, its handler %.0f%% (unmarshalling %.0f%%). The rest is net/http's request reading and response",
 			cumOf(o.all, "confighttp.(*clientInfoHandler).ServeHTTP"), cumOf(o.all, "otlpreceiver.handleLogs"),
 			cumOf(o.all, "plogotlp.ExportRequest.UnmarshalJSON"))

@@ -15,7 +15,7 @@ type pipelineHealth struct {
 	failingSince atomic.Pointer[time.Time] // nil: the last hand-off succeeded (or none yet)
 }
 
-func (p *pipelineHealth) record(err error, now time.Time) {
+func (p *pipelineHealth) record(err error) {
 	switch {
 	case err == nil:
 		// Read first: a store on every hand-off would contend for the
@@ -24,7 +24,7 @@ func (p *pipelineHealth) record(err error, now time.Time) {
 			p.failingSince.Store(nil)
 		}
 	case !consumererror.IsPermanent(err):
-		since := now // escapes only on this path
+		since := time.Now() // read, and escaping, only on this path
 		p.failingSince.CompareAndSwap(nil, &since)
 	}
 }

@@ -18,17 +18,17 @@ var (
 
 // holdCtx is a request's hold, the context the next consumer gets: the
 // request's values, a deadline at the end of the hold, and an end at the
-// deadline, at Shutdown (stopping) or when handOff sees the sender go away.
+// deadline, at Shutdown (stopping) or when the sender goes away (seen by
+// handOff over HTTP/2, by the hold itself with followRequest).
 // context.WithTimeout cost a timer, two cancel contexts, a channel and an
 // entry among stopping's children per request, under stopping's lock;
-// here handOff waits on a pooled timer and stopping's own channel, and a
-// hold pays for a timer and a channel only when something other than
-// handOff watches it (Done or a derived context: admission's wait, or a
-// consumer's). Err and Cause read as a timerCtx's would: DeadlineExceeded
+// here a hold pays for a timer and its watches only when something watches
+// it (Done or a derived context: admission's wait, or a consumer's), and
+// handOff waits on a pooled timer and stopping's own channel. Err and Cause read as a timerCtx's would: DeadlineExceeded
 // past the deadline, Canceled after the sender went away or at Shutdown,
 // whose cause is errStopping.
 type holdCtx struct {
-	request  context.Context // for its values only
+	request  context.Context // for its values, and its end with followRequest
 	stopping context.Context // derived from Background: no values of its own
 	deadline time.Time
 
@@ -38,7 +38,11 @@ type holdCtx struct {
 	armed bool          // timer and watch started, for a Done or an AfterFunc
 	timer *time.Timer
 	watch func() bool // stops the watch of stopping
-	after []*func()   // AfterFunc's callbacks still to run; nil once ended
+	// follow: the hold also ends with its request, once armed (handOff
+	// watches the request itself).
+	follow bool
+	gone   func() bool // stops the watch of the request
+	after  []*func()   // AfterFunc's callbacks still to run; nil once ended
 }
 
 func newHold(request, stopping context.Context, hold time.Duration) *holdCtx {
@@ -128,7 +132,15 @@ func (h *holdCtx) arm() {
 	h.armed = true
 	h.timer = time.AfterFunc(time.Until(h.deadline), func() { h.end(context.DeadlineExceeded) })
 	h.watch = context.AfterFunc(h.stopping, func() { h.end(context.Canceled) })
+	if h.follow {
+		h.gone = context.AfterFunc(h.request, h.cancel)
+	}
 }
+
+// followRequest has the hold end when its request does (the sender went
+// away), for a consumer that runs on the request's goroutine; before
+// anything watches the hold.
+func (h *holdCtx) followRequest() { h.follow = true }
 
 // end ends the hold with err, unless it already ended.
 func (h *holdCtx) end(err error) {
@@ -146,6 +158,9 @@ func (h *holdCtx) end(err error) {
 	if h.armed {
 		h.timer.Stop()
 		h.watch()
+		if h.gone != nil {
+			h.gone()
+		}
 	}
 	h.mu.Unlock()
 	for _, f := range after {

@@ -67,7 +67,7 @@ func (r *auditReceiver) consumer(transport, format string) (func(context.Context
 		ctx = obs.StartLogsOp(ctx)
 		err := r.next.ConsumeLogs(ctx, ld)
 		obs.EndLogsOp(ctx, format, n, err)
-		r.health.record(err, time.Now())
+		r.health.record(err)
 		return err
 	}, nil
 }
@@ -143,7 +143,22 @@ func (r *auditReceiver) stopWebhook(ctx context.Context) error {
 	// land after a 503, and Flipt would send the event again); holds still
 	// waiting after that are ended with 503.
 	drain := time.AfterFunc(drainGrace, func() { r.handler.stop(errStopping) })
-	err := r.server.Shutdown(ctx)
+	// Once every request still running has its answer, those left wait on
+	// a consumer that ignores its context: Shutdown stops waiting for them
+	// (their connections close when their consumer returns).
+	waiting, answered := context.WithCancel(ctx)
+	defer answered()
+	go func() {
+		select {
+		case <-r.handler.inflight.Quiet():
+			answered()
+		case <-waiting.Done():
+		}
+	}()
+	err := r.server.Shutdown(waiting)
+	if errors.Is(err, context.Canceled) && ctx.Err() == nil {
+		err = nil // every sender was answered
+	}
 	drain.Stop()
 	r.handler.stop(errStopping)
 	if err != nil {

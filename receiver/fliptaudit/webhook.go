@@ -8,6 +8,7 @@ import (
 	"io"
 	"mime"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -57,14 +58,15 @@ type webhookHandler struct {
 	// hold bounds the wait for the next consumer; grace is how much longer
 	// a consumer past its hold is waited for before the answer goes out.
 	hold, grace time.Duration
-	// stopping ends every hold at Shutdown; stop cancels it.
-	stopping context.Context
-	stop     context.CancelCauseFunc
-	health   *pipelineHealth // nil: the health path always answers ok
-	sigWarn  *signatureWarner
-	admit    *admission
-	maxBody  int64           // max_request_body_size as confighttp applies it
-	runners  *handOffRunners // nil: a goroutine per hand-off
+	// stopping ends every hold at Shutdown (stop cancels it).
+	stopping       context.Context
+	cancelStopping context.CancelCauseFunc
+	health         *pipelineHealth // nil: the health path always answers ok
+	sigWarn        *signatureWarner
+	admit          *admission
+	maxBody        int64           // max_request_body_size as confighttp applies it
+	runners        *handOffRunners // HTTP/2's hand-offs; nil: a goroutine per hand-off
+	inflight       *inflight
 }
 
 func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consume func(context.Context, plog.Logs) error) *webhookHandler {
@@ -96,7 +98,8 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 	if tb != nil {
 		h.admit.changed = func(d int64) { tb.FliptAuditWebhookInFlightBytes.Add(context.Background(), d) }
 	}
-	h.stopping, h.stop = context.WithCancelCause(context.Background())
+	h.stopping, h.cancelStopping = context.WithCancelCause(context.Background())
+	h.inflight = newInflight(h.grace, h.answerLate)
 	h.sigWarn = &signatureWarner{logger: zap.NewNop(), now: func() time.Time { return h.now() }}
 	if cfg.SigningSecret != "" {
 		h.secret = []byte(cfg.SigningSecret)
@@ -108,10 +111,20 @@ func newWebhookHandler(cfg *WebhookConfig, tb *metadata.TelemetryBuilder, consum
 	return h
 }
 
+// stop ends every hold with cause, and has the answers of those whose
+// consumer does not return go out grace later.
+func (h *webhookHandler) stop(cause error) {
+	h.cancelStopping(cause)
+	h.inflight.stop(h.grace)
+}
+
 func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h.inflight.enter()
+	orphan := false
+	defer func() { h.inflight.leave(orphan) }()
 	switch r.URL.Path {
 	case h.path:
-		h.serveEvents(w, r)
+		orphan = h.serveEvents(w, r)
 	case h.healthPath:
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			w.Header().Set("Allow", "GET, HEAD")
@@ -131,13 +144,19 @@ func (h *webhookHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
+// serveEvents answers a request of events; true says the consumer still
+// ran when its watchdog answered.
+func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) (orphan bool) {
 	// The hold starts with the handler, as the server's write deadline does
 	// (net/http sets it once the headers are read), so reading the body
 	// counts against it too. It ends at Shutdown too, and when the sender
-	// goes away, which handOff watches.
+	// goes away (which handOff watches over HTTP/2).
 	hold := newHold(r.Context(), h.stopping, h.hold)
 	defer hold.cancel()
+	inline := r.ProtoMajor == 1 // see watchdog.go
+	if inline {
+		hold.followRequest()
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		h.refuse(w, r, http.StatusMethodNotAllowed, reasonMethod, "use POST")
@@ -227,26 +246,43 @@ func (h *webhookHandler) serveEvents(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	err = handOff(hold, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
+	if inline {
+		d := h.inflight.arm(w, r, hold, h.grace)
+		err = h.consume(hold, ld)
+		if remember != nil {
+			remember(err)
+		}
+		if !h.inflight.disarm(d) {
+			return true
+		}
+	} else {
+		err = handOff(hold, r.Context().Done(), h.runners, h.consume, ld, h.grace, remember)
+	}
 	if err != nil {
-		code, retryAfter := downstreamStatus(err)
-		if retryAfter != "" {
-			w.Header().Set("Retry-After", retryAfter)
-		}
-		reason, msg := reasonDownstream, downstreamMessage(code)
-		switch {
-		case code != http.StatusServiceUnavailable:
-		case errors.Is(context.Cause(h.stopping), errStopping) && hold.Err() != nil:
-			reason, msg = reasonShutdown, "the collector is shutting down; retry later"
-		case errors.Is(hold.Err(), context.DeadlineExceeded):
-			reason, msg = reasonTimeout, "not accepted by the pipeline within hold_timeout; retry later"
-		}
-		// The pipeline's error can name files and hosts; the sender only
-		// needs to know whether to retry.
-		h.refuse(w, r, code, reason, msg)
+		h.answerFailed(w, r, hold, err)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+	return false
+}
+
+// answerFailed answers a hand-off that failed with err.
+func (h *webhookHandler) answerFailed(w http.ResponseWriter, r *http.Request, hold *holdCtx, err error) {
+	code, retryAfter := downstreamStatus(err)
+	if retryAfter != "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
+	reason, msg := reasonDownstream, downstreamMessage(code)
+	switch {
+	case code != http.StatusServiceUnavailable:
+	case errors.Is(context.Cause(h.stopping), errStopping) && hold.Err() != nil:
+		reason, msg = reasonShutdown, "the collector is shutting down; retry later"
+	case errors.Is(hold.Err(), context.DeadlineExceeded):
+		reason, msg = reasonTimeout, "not accepted by the pipeline within hold_timeout; retry later"
+	}
+	// The pipeline's error can name files and hosts; the sender only needs
+	// to know whether to retry.
+	h.refuse(w, r, code, reason, msg)
 }
 
 // decodeWebhookBody turns a checked request body into records, all or
@@ -322,11 +358,15 @@ func (h *webhookHandler) errorHandler(w http.ResponseWriter, r *http.Request, ms
 	h.refuse(w, r, code, reason, msg)
 }
 
+// writeReason sends its length too: a watchdog's answer must be whole on
+// the wire before its handler returns.
 func writeReason(w http.ResponseWriter, code int, msg string) {
+	line := oneLine(msg) + "\n"
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.Header().Set("Content-Length", strconv.Itoa(len(line)))
 	w.WriteHeader(code)
-	_, _ = io.WriteString(w, oneLine(msg)+"\n")
+	_, _ = io.WriteString(w, line)
 }
 
 // oneLine makes msg a single printable line of valid UTF-8.
