@@ -135,8 +135,10 @@ func (d *decoder) end(what string) error {
 	return nil
 }
 
+// skipSpace steps over JSON whitespace. Flipt writes none between tokens:
+// one comparison tells most bytes apart from space.
 func (d *decoder) skipSpace() {
-	for d.pos < len(d.data) {
+	for d.pos < len(d.data) && d.data[d.pos] <= ' ' {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -398,7 +400,7 @@ func (d *decoder) str() (string, error) {
 	start := d.pos
 	ascii := true // valid UTF-8 without a look
 	// Fast path: no escapes.
-	for d.pos = skipPlain(d.data, d.pos); d.pos < len(d.data); {
+	for d.pos = plainEnd(d.data, d.pos); d.pos < len(d.data); d.pos = plainEnd(d.data, d.pos) {
 		c := d.data[d.pos]
 		if c == '"' {
 			s := d.data[start:d.pos]
@@ -417,8 +419,8 @@ func (d *decoder) str() (string, error) {
 		if c < 0x20 {
 			return "", d.fail("control character in string")
 		}
-		ascii = ascii && c < utf8.RuneSelf
-		d.pos++
+		ascii = false
+		d.pos = nonASCIIEnd(d.data, d.pos)
 	}
 	// Unescaping only shortens: the arena's room for the rest of the raw
 	// string holds it, and the bytes become the string without a copy.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"time"
 	"unicode/utf16"
@@ -248,14 +249,9 @@ func (s *scanner) str() error {
 	start := s.pos
 	seg := s.pos  // start of the run of bytes since the last escape
 	ascii := true // the run is ASCII so far: valid UTF-8 without a look
-	words := true // plain words may follow: at the start, after an escape
-	for s.pos < len(s.data) {
-		if words {
-			s.pos = skipPlain(s.data, s.pos)
-			words = false
-			if s.pos == len(s.data) {
-				break
-			}
+	for {
+		if s.pos = plainEnd(s.data, s.pos); s.pos >= len(s.data) {
+			break
 		}
 		c := s.data[s.pos]
 		switch {
@@ -269,8 +265,9 @@ func (s *scanner) str() error {
 		case c < 0x20:
 			return s.fail("control character in string")
 		case c != '\\':
-			ascii = ascii && c < utf8.RuneSelf
-			s.pos++
+			// Not ASCII: its run is checked as UTF-8 at its end.
+			ascii = false
+			s.pos = nonASCIIEnd(s.data, s.pos)
 			continue
 		}
 		// An escape writes whole runes, so the runs between escapes are
@@ -306,31 +303,44 @@ func (s *scanner) str() error {
 		default:
 			return s.fail("invalid escape \\%c", e)
 		}
-		seg, ascii, words = s.pos, true, true
+		seg, ascii = s.pos, true
 	}
 	return s.fail("unterminated string")
 }
 
-// skipPlain returns the offset of the first 8-byte word from data[i:]
-// that is not plain (see plainBytes), or of the last bytes too few for a
-// word: most of an event's strings is plain ASCII, tested 8 bytes at once
-// instead of one by one.
-func skipPlain(data []byte, i int) int {
-	for i+8 <= len(data) && plainBytes(data[i:i+8]) {
-		i += 8
+// plainEnd returns the offset of the first byte from data[i:] that is not
+// plain (see notPlain), or len(data). Most of an event's strings is plain
+// ASCII: it is tested 8 bytes at a time, and the first byte that is not
+// plain found in the word without a second look.
+func plainEnd(data []byte, i int) int {
+	for ; i+8 <= len(data); i += 8 {
+		if bad := notPlain(binary.LittleEndian.Uint64(data[i:])); bad != 0 {
+			return i + bits.TrailingZeros64(bad)/8
+		}
+	}
+	for i < len(data) && data[i] < utf8.RuneSelf && plainJSON[data[i]] {
+		i++
 	}
 	return i
 }
 
-// plainBytes reports whether none of the 8 bytes of b is a quote, a
-// backslash, a control byte or outside ASCII: bytes a string's loops pass
-// over without a look.
-func plainBytes(b []byte) bool {
-	x := binary.LittleEndian.Uint64(b)
+// nonASCIIEnd returns the offset of the first ASCII byte from data[i:],
+// or len(data).
+func nonASCIIEnd(data []byte, i int) int {
+	for i < len(data) && data[i] >= utf8.RuneSelf {
+		i++
+	}
+	return i
+}
+
+// notPlain has the high bit of each byte of the 8 in x that is a quote, a
+// backslash, a control byte or outside ASCII: bytes a string's loops stop
+// at. Above the lowest such byte it may mark others (a borrow carries up),
+// never below, so its lowest bit is exact.
+func notPlain(x uint64) uint64 {
 	bad := x & highBits                       // not ASCII
 	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
-	bad |= hasByte(x, '"') | hasByte(x, '\\')
-	return bad == 0
+	return bad | hasByte(x, '"') | hasByte(x, '\\')
 }
 
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the

@@ -85,3 +85,52 @@ func TestRequiredIndexNamesRequiredKeys(t *testing.T) {
 		}
 	}
 }
+
+// plainEnd, which tests 8 bytes at a time and finds the stop in the word,
+// stops where a byte-by-byte walk would: at the first quote, backslash,
+// control byte or byte outside ASCII, for every byte value at every place
+// of every word, after any other stop in the same word, from every start.
+func TestPlainEndIsTheByteWalk(t *testing.T) {
+	walk := func(data []byte, i int) int {
+		for i < len(data) && data[i] >= 0x20 && data[i] < utf8.RuneSelf && data[i] != '"' && data[i] != '\\' {
+			i++
+		}
+		return i
+	}
+	for n := 0; n <= 20; n++ {
+		for at := range n {
+			for c := range 256 {
+				for _, later := range []byte{'a', '"', 0x00, 0x1f, 0xff, '\\', 0x20, 0x7f, 0x80} {
+					data := []byte(strings.Repeat("a", n))
+					data[at] = byte(c)
+					if at+1 < n {
+						data[n-1] = later
+					}
+					for i := 0; i <= n; i++ {
+						if got, want := plainEnd(data, i), walk(data, i); got != want {
+							t.Fatalf("plainEnd(%q, %d) = %d, want %d", data, i, got, want)
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// skipSpace's one comparison in front of its switch steps over exactly
+// JSON's four space bytes, whatever byte follows.
+func TestSkipSpaceEveryByte(t *testing.T) {
+	for c := range 256 {
+		for _, lead := range []string{"", " ", " \t\n\r"} {
+			d := decoder{data: append([]byte(lead), byte(c), ' ')}
+			d.skipSpace()
+			want := len(lead)
+			if c == ' ' || c == '\t' || c == '\n' || c == '\r' {
+				want = len(d.data)
+			}
+			if d.pos != want {
+				t.Fatalf("skipSpace over %q stops at %d, want %d", d.data, d.pos, want)
+			}
+		}
+	}
+}
