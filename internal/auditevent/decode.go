@@ -396,6 +396,21 @@ func (d *decoder) number(dst pcommon.Value) error {
 // str reads a JSON string at d.pos (which is '"'). Invalid UTF-8 is refused
 // rather than replaced, so what is accepted is kept exactly.
 func (d *decoder) str() (string, error) {
+	start := d.pos + 1
+	if end := plainEnd(d.data, start); end < len(d.data) && d.data[end] == '"' {
+		// Plain ASCII up to the quote: kept as it is.
+		d.pos = end + 1
+		if v, ok := interned(d.data[start:end]); ok {
+			return v, nil
+		}
+		return d.keep(start, d.data[start:end]), nil
+	}
+	return d.strSlow()
+}
+
+// strSlow is str for any string: every string Flipt writes with an escape
+// or a byte outside ASCII.
+func (d *decoder) strSlow() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	ascii := true // valid UTF-8 without a look

@@ -146,8 +146,13 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 // key skips the key at s.pos and, if want, returns it: the raw bytes when
 // it has no escape, which is every key Flipt writes, so no copy is made.
 func (s *scanner) key(want bool) ([]byte, error) {
+	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
+		raw := s.data[s.pos+1 : end]
+		s.pos = end + 1
+		return raw, nil
+	}
 	start := s.pos
-	if err := s.str(); err != nil {
+	if err := s.strSlow(); err != nil {
 		return nil, err
 	}
 	if !want {
@@ -245,6 +250,16 @@ func (s *scanner) number() error {
 // str skips a string with the decoder's rules: escapes, control
 // characters, surrogates and UTF-8 are checked, nothing is copied.
 func (s *scanner) str() error {
+	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
+		s.pos = end + 1 // plain ASCII up to the quote: nothing else to check
+		return nil
+	}
+	return s.strSlow()
+}
+
+// strSlow is str for any string: every string Flipt writes with an escape
+// or a byte outside ASCII.
+func (s *scanner) strSlow() error {
 	s.pos++ // opening quote
 	start := s.pos
 	seg := s.pos  // start of the run of bytes since the last escape
@@ -313,10 +328,15 @@ func (s *scanner) str() error {
 // ASCII: it is tested 8 bytes at a time, and the first byte that is not
 // plain found in the word without a second look.
 func plainEnd(data []byte, i int) int {
-	for ; i+8 <= len(data); i += 8 {
-		if bad := notPlain(binary.LittleEndian.Uint64(data[i:])); bad != 0 {
+	if i >= len(data) {
+		return i
+	}
+	// The rest as its own slice: its length bounds each word's load.
+	for rest := data[i:]; len(rest) >= 8; rest = rest[8:] {
+		if bad := notPlain(binary.LittleEndian.Uint64(rest)); bad != 0 {
 			return i + bits.TrailingZeros64(bad)/8
 		}
+		i += 8
 	}
 	for i < len(data) && data[i] < utf8.RuneSelf && plainJSON[data[i]] {
 		i++
@@ -338,9 +358,9 @@ func nonASCIIEnd(data []byte, i int) int {
 // at. Above the lowest such byte it may mark others (a borrow carries up),
 // never below, so its lowest bit is exact.
 func notPlain(x uint64) uint64 {
-	bad := x & highBits                       // not ASCII
-	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
-	return bad | hasByte(x, '"') | hasByte(x, '\\')
+	q := x ^ '"'*lowBits
+	b := x ^ '\\'*lowBits
+	return ((x-0x20*lowBits)&^x | (q-lowBits)&^q | (b-lowBits)&^b | x) & highBits
 }
 
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the

@@ -2,6 +2,7 @@ package auditevent
 
 import (
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"strings"
 	"testing"
@@ -18,6 +19,7 @@ import (
 func checkString(t *testing.T, raw string) {
 	t.Helper()
 	data := []byte(raw)
+	checkPlainPaths(t, data)
 	s := newScanner(data, DefaultLimits())
 	serr := s.oneValue(0)
 	d := decoder{data: data, lim: DefaultLimits()}
@@ -37,6 +39,30 @@ func checkString(t *testing.T, raw string) {
 	}
 	if derr == nil && (v.Type() != pcommon.ValueTypeStr || v.Str() != want) {
 		t.Fatalf("%q: decoded %q, want %q", raw, v.AsString(), want)
+	}
+}
+
+// checkPlainPaths holds the plain-ASCII paths of the scan's str and key
+// and the decoder's str to the general loops they stand in front of: the
+// same string, the same error, the same offset after it.
+func checkPlainPaths(t *testing.T, data []byte) {
+	t.Helper()
+	fast, slow := newScanner(data, DefaultLimits()), newScanner(data, DefaultLimits())
+	ferr, serr := fast.str(), slow.strSlow()
+	if fmt.Sprint(ferr) != fmt.Sprint(serr) || fast.pos != slow.pos {
+		t.Fatalf("%q: scan str %v at %d, strSlow %v at %d", data, ferr, fast.pos, serr, slow.pos)
+	}
+	fast, slow = newScanner(data, DefaultLimits()), newScanner(data, DefaultLimits())
+	fk, ferr := fast.key(true)
+	sk, serr := slow.decoder.strSlow()
+	if fmt.Sprint(ferr) != fmt.Sprint(serr) || ferr == nil && (string(fk) != sk || fast.pos != slow.pos) {
+		t.Fatalf("%q: scan key %q, %v at %d, strSlow %q, %v at %d", data, fk, ferr, fast.pos, sk, serr, slow.pos)
+	}
+	fd, sd := decoder{data: data}, decoder{data: data}
+	fs, ferr := fd.str()
+	ss, serr := sd.strSlow()
+	if fs != ss || fmt.Sprint(ferr) != fmt.Sprint(serr) || fd.pos != sd.pos {
+		t.Fatalf("%q: decoder str %q, %v at %d, strSlow %q, %v at %d", data, fs, ferr, fd.pos, ss, serr, sd.pos)
 	}
 }
 
