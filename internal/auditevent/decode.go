@@ -118,7 +118,11 @@ func (o *objectSizes) at(i int) int32 {
 }
 
 func (d *decoder) fail(format string, args ...any) error {
-	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+	return d.failAt(d.pos, format, args...)
+}
+
+func (d *decoder) failAt(offset int, format string, args ...any) error {
+	return &SyntaxError{Offset: offset, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) tooDeep() error {
@@ -275,9 +279,19 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		}
 		// encoding/json would keep the last of two equal keys and other
 		// parsers the first; an audit record must not be read two ways.
+		at := d.pos
+		if d.skipSpace(); d.pos < len(d.data) && d.data[d.pos] == '"' {
+			// Most members: a plain string, set as its member is made.
+			if s, ok := d.plainStr(); ok {
+				if !w.putStr(key, s) {
+					return d.failAt(at, "duplicate key %q", key)
+				}
+				continue
+			}
+		}
 		v, ok := w.put(key)
 		if !ok {
-			return d.fail("duplicate key %q", key)
+			return d.failAt(at, "duplicate key %q", key)
 		}
 		if err := d.value(v, depth); err != nil {
 			return err
@@ -396,16 +410,26 @@ func (d *decoder) number(dst pcommon.Value) error {
 // str reads a JSON string at d.pos (which is '"'). Invalid UTF-8 is refused
 // rather than replaced, so what is accepted is kept exactly.
 func (d *decoder) str() (string, error) {
-	start := d.pos + 1
-	if end := plainEnd(d.data, start); end < len(d.data) && d.data[end] == '"' {
-		// Plain ASCII up to the quote: kept as it is.
-		d.pos = end + 1
-		if v, ok := interned(d.data[start:end]); ok {
-			return v, nil
-		}
-		return d.keep(start, d.data[start:end]), nil
+	if s, ok := d.plainStr(); ok {
+		return s, nil
 	}
 	return d.strSlow()
+}
+
+// plainStr reads the string at d.pos (which is '"') if it is plain ASCII
+// up to its quote, kept as it is: such a string cannot fail. ok is false,
+// and d.pos unmoved, for any other.
+func (d *decoder) plainStr() (string, bool) {
+	start := d.pos + 1
+	end := plainEnd(d.data, start)
+	if end >= len(d.data) || d.data[end] != '"' {
+		return "", false
+	}
+	d.pos = end + 1
+	if v, ok := interned(d.data[start:end]); ok {
+		return v, true
+	}
+	return d.keep(start, d.data[start:end]), true
 }
 
 // strSlow is str for any string: every string Flipt writes with an escape
