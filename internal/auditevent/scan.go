@@ -398,7 +398,7 @@ var requiredOf = [len(knownKeys)]int8{0, 1, 2, -1, -1, -1, 3}
 
 // requiredIndex is k's place in requiredKeys, or -1: one switch (keyIndex),
 // not a comparison with each required key.
-func requiredIndex(k string) int {
+func requiredIndex[K string | []byte](k K) int {
 	if i := keyIndex(k); i >= 0 {
 		return int(requiredOf[i])
 	}
@@ -425,7 +425,7 @@ func (s *scanner) event() error {
 		if s.pos < len(s.data) {
 			next = s.data[s.pos]
 		}
-		if i := requiredIndex(string(key)); i >= 0 {
+		if i := requiredIndex(key); i >= 0 {
 			start := s.pos
 			f.required[i] = fieldBad
 			// An escape decodes to at least one byte: only "" is empty.
