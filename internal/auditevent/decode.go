@@ -33,10 +33,11 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
-	// sizes is the scan's member count of each object with a member, in
-	// the order their first member is reached; next is the next to take.
-	sizes objectSizes
-	next  int
+	// facts is what the scan of the same data learnt for the decoder;
+	// next and nextStr are the next object size and string end to take.
+	facts   scanFacts
+	next    int
+	nextStr int
 	// arena holds the bytes of the strings decoded so far, one allocation
 	// for many of them instead of one each. Its bytes are never written
 	// twice.
@@ -72,49 +73,11 @@ func (d *decoder) keep(start int, b []byte) string {
 // size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
-	if d.next < d.sizes.n {
+	if d.next < d.facts.sizes.n {
 		d.next++
-		return int(d.sizes.at(d.next - 1))
+		return int(d.facts.sizes.at(d.next - 1))
 	}
 	return 0
-}
-
-// fewObjects is how many objects' sizes are held without a slice: a
-// Flipt event's objects (the event, metadata, actor, payload and a few in
-// it), so that a request of one event makes no allocation for them.
-const fewObjects = 8
-
-// objectSizes is a list of member counts, the first fewObjects of them in
-// place: a slice would be one allocation per request (the decoder's
-// strings leak, and with them whatever it points to).
-type objectSizes struct {
-	few  [fewObjects]int32
-	more []int32
-	n    int
-}
-
-// add appends a count of 0 and returns its index.
-func (o *objectSizes) add() int {
-	if o.n >= fewObjects {
-		o.more = append(o.more, 0)
-	}
-	o.n++
-	return o.n - 1
-}
-
-func (o *objectSizes) set(i int, v int32) {
-	if i < fewObjects {
-		o.few[i] = v
-	} else {
-		o.more[i-fewObjects] = v
-	}
-}
-
-func (o *objectSizes) at(i int) int32 {
-	if i < fewObjects {
-		return o.few[i]
-	}
-	return o.more[i-fewObjects]
 }
 
 func (d *decoder) fail(format string, args ...any) error {
@@ -421,8 +384,17 @@ func (d *decoder) str() (string, error) {
 // and d.pos unmoved, for any other.
 func (d *decoder) plainStr() (string, bool) {
 	start := d.pos + 1
-	end := plainEnd(d.data, start)
-	if end >= len(d.data) || d.data[end] != '"' {
+	end := 0
+	if ends := &d.facts.ends; d.nextStr < ends.n {
+		// The scan found where this string ends, or that it is not plain
+		// (taken by strSlow).
+		n := ends.len[d.nextStr]
+		if n == notPlainString {
+			return "", false
+		}
+		d.nextStr++
+		end = start + int(n)
+	} else if end = plainEnd(d.data, start); end >= len(d.data) || d.data[end] != '"' {
 		return "", false
 	}
 	d.pos = end + 1
@@ -435,6 +407,9 @@ func (d *decoder) plainStr() (string, bool) {
 // strSlow is str for any string: every string Flipt writes with an escape
 // or a byte outside ASCII.
 func (d *decoder) strSlow() (string, error) {
+	if d.nextStr < d.facts.ends.n {
+		d.nextStr++ // the scan's word that this string is not plain
+	}
 	d.pos++ // opening quote
 	start := d.pos
 	ascii := true // valid UTF-8 without a look

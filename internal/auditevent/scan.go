@@ -18,10 +18,10 @@ import (
 // max_elements, and the top-level fields of each event. A body it passes
 // can still fail to build only on a duplicate key.
 //
-// Its sizes (the decoder's field) get the member count of every object
+// Its facts (the decoder's field) get the member count of every object
 // with a member, in the order the decoder reaches their first member, so
 // that the decoder sizes each at once instead of growing it (and knows a
-// wide object's size when it widens).
+// wide object's size when it widens), and where its first strings end.
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
@@ -102,7 +102,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			case '}':
 				s.pos++
 				if sized >= 0 {
-					s.sizes.set(sized, int32(n))
+					s.facts.sizes.set(sized, int32(n))
 				}
 				return nil
 			default:
@@ -129,7 +129,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			// before its value, which may hold objects of its own; the
 			// map's first insert would otherwise allocate a slice the
 			// sizing then replaces.
-			sized = s.sizes.add()
+			sized = s.facts.sizes.add()
 		}
 		if member == nil {
 			err = s.value(depth)
@@ -147,9 +147,11 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 func (s *scanner) key(want bool) ([]byte, error) {
 	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
 		raw := s.data[s.pos+1 : end]
+		s.facts.ends.add(end - s.pos - 1)
 		s.pos = end + 1
 		return raw, nil
 	}
+	s.facts.ends.add(notPlainString)
 	start := s.pos
 	if err := s.strSlow(); err != nil {
 		return nil, err
@@ -250,9 +252,11 @@ func (s *scanner) number() error {
 // characters, surrogates and UTF-8 are checked, nothing is copied.
 func (s *scanner) str() error {
 	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
+		s.facts.ends.add(end - s.pos - 1)
 		s.pos = end + 1 // plain ASCII up to the quote: nothing else to check
 		return nil
 	}
+	s.facts.ends.add(notPlainString)
 	return s.strSlow()
 }
 
