@@ -33,10 +33,11 @@ type decoder struct {
 	pos      int
 	sortKeys bool
 	lim      Limits
-	// sizes is the scan's member count of each object with a member, in
-	// the order their first member is reached; next is the next to take.
-	sizes objectSizes
-	next  int
+	// facts is what the scan of the same data learnt for the decoder;
+	// next and nextStr are the next object size and string end to take.
+	facts   scanFacts
+	next    int
+	nextStr int
 	// arena holds the bytes of the strings decoded so far, one allocation
 	// for many of them instead of one each. Its bytes are never written
 	// twice.
@@ -72,53 +73,19 @@ func (d *decoder) keep(start int, b []byte) string {
 // size returns the member count of the object whose first member is
 // being read, or 0 if the scan did not see it.
 func (d *decoder) size() int {
-	if d.next < d.sizes.n {
+	if d.next < d.facts.sizes.n {
 		d.next++
-		return int(d.sizes.at(d.next - 1))
+		return int(d.facts.sizes.at(d.next - 1))
 	}
 	return 0
 }
 
-// fewObjects is how many objects' sizes are held without a slice: a
-// Flipt event's objects (the event, metadata, actor, payload and a few in
-// it), so that a request of one event makes no allocation for them.
-const fewObjects = 8
-
-// objectSizes is a list of member counts, the first fewObjects of them in
-// place: a slice would be one allocation per request (the decoder's
-// strings leak, and with them whatever it points to).
-type objectSizes struct {
-	few  [fewObjects]int32
-	more []int32
-	n    int
-}
-
-// add appends a count of 0 and returns its index.
-func (o *objectSizes) add() int {
-	if o.n >= fewObjects {
-		o.more = append(o.more, 0)
-	}
-	o.n++
-	return o.n - 1
-}
-
-func (o *objectSizes) set(i int, v int32) {
-	if i < fewObjects {
-		o.few[i] = v
-	} else {
-		o.more[i-fewObjects] = v
-	}
-}
-
-func (o *objectSizes) at(i int) int32 {
-	if i < fewObjects {
-		return o.few[i]
-	}
-	return o.more[i-fewObjects]
-}
-
 func (d *decoder) fail(format string, args ...any) error {
-	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf(format, args...)}
+	return d.failAt(d.pos, format, args...)
+}
+
+func (d *decoder) failAt(offset int, format string, args ...any) error {
+	return &SyntaxError{Offset: offset, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (d *decoder) tooDeep() error {
@@ -135,8 +102,10 @@ func (d *decoder) end(what string) error {
 	return nil
 }
 
+// skipSpace steps over JSON whitespace. Flipt writes none between tokens:
+// one comparison tells most bytes apart from space.
 func (d *decoder) skipSpace() {
-	for d.pos < len(d.data) {
+	for d.pos < len(d.data) && d.data[d.pos] <= ' ' {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
 			d.pos++
@@ -273,9 +242,19 @@ func (d *decoder) object(dst pcommon.Map, depth int) error {
 		}
 		// encoding/json would keep the last of two equal keys and other
 		// parsers the first; an audit record must not be read two ways.
+		at := d.pos
+		if d.skipSpace(); d.pos < len(d.data) && d.data[d.pos] == '"' {
+			// Most members: a plain string, set as its member is made.
+			if s, ok := d.plainStr(); ok {
+				if !w.putStr(key, s) {
+					return d.failAt(at, "duplicate key %q", key)
+				}
+				continue
+			}
+		}
 		v, ok := w.put(key)
 		if !ok {
-			return d.fail("duplicate key %q", key)
+			return d.failAt(at, "duplicate key %q", key)
 		}
 		if err := d.value(v, depth); err != nil {
 			return err
@@ -394,11 +373,48 @@ func (d *decoder) number(dst pcommon.Value) error {
 // str reads a JSON string at d.pos (which is '"'). Invalid UTF-8 is refused
 // rather than replaced, so what is accepted is kept exactly.
 func (d *decoder) str() (string, error) {
+	if s, ok := d.plainStr(); ok {
+		return s, nil
+	}
+	return d.strSlow()
+}
+
+// plainStr reads the string at d.pos (which is '"') if it is plain ASCII
+// up to its quote, kept as it is: such a string cannot fail. ok is false,
+// and d.pos unmoved, for any other.
+func (d *decoder) plainStr() (string, bool) {
+	start := d.pos + 1
+	end := 0
+	if ends := &d.facts.ends; d.nextStr < ends.n {
+		// The scan found where this string ends, or that it is not plain
+		// (taken by strSlow).
+		n := ends.len[d.nextStr]
+		if n == notPlainString {
+			return "", false
+		}
+		d.nextStr++
+		end = start + int(n)
+	} else if end = plainEnd(d.data, start); end >= len(d.data) || d.data[end] != '"' {
+		return "", false
+	}
+	d.pos = end + 1
+	if v, ok := interned(d.data[start:end]); ok {
+		return v, true
+	}
+	return d.keep(start, d.data[start:end]), true
+}
+
+// strSlow is str for any string: every string Flipt writes with an escape
+// or a byte outside ASCII.
+func (d *decoder) strSlow() (string, error) {
+	if d.nextStr < d.facts.ends.n {
+		d.nextStr++ // the scan's word that this string is not plain
+	}
 	d.pos++ // opening quote
 	start := d.pos
 	ascii := true // valid UTF-8 without a look
 	// Fast path: no escapes.
-	for d.pos = skipPlain(d.data, d.pos); d.pos < len(d.data); {
+	for d.pos = plainEnd(d.data, d.pos); d.pos < len(d.data); d.pos = plainEnd(d.data, d.pos) {
 		c := d.data[d.pos]
 		if c == '"' {
 			s := d.data[start:d.pos]
@@ -417,8 +433,8 @@ func (d *decoder) str() (string, error) {
 		if c < 0x20 {
 			return "", d.fail("control character in string")
 		}
-		ascii = ascii && c < utf8.RuneSelf
-		d.pos++
+		ascii = false
+		d.pos = nonASCIIEnd(d.data, d.pos)
 	}
 	// Unescaping only shortens: the arena's room for the rest of the raw
 	// string holds it, and the bytes become the string without a copy.

@@ -55,8 +55,9 @@ var (
 )
 
 // keyIndex is k's index in knownKeys, or -1 for a key Flipt does not know.
-func keyIndex(k string) int {
-	switch k {
+// The scan asks with a key's raw bytes, which the switch reads in place.
+func keyIndex[K string | []byte](k K) int {
+	switch string(k) {
 	case KeyVersion:
 		return 0
 	case KeyType:

@@ -95,7 +95,7 @@ func (l Limits) DecodeRecord(data []byte, lr plog.LogRecord, source string, obse
 	if err := s.oneRecord(); err != nil {
 		return err
 	}
-	d := decoder{data: data, lim: l, sizes: s.sizes}
+	d := decoder{data: data, lim: l, facts: s.facts}
 	return d.oneRecord(lr, source, observed)
 }
 
@@ -107,7 +107,7 @@ func (l Limits) DecodeRecords(data []byte, newRecord func() plog.LogRecord, sour
 	if n, err := s.allRecords(); err != nil {
 		return n, err
 	}
-	d := decoder{data: data, lim: l, sizes: s.sizes}
+	d := decoder{data: data, lim: l, facts: s.facts}
 	return d.allRecords(newRecord, source, observed)
 }
 
@@ -116,7 +116,7 @@ func (l Limits) DecodeRecords(data []byte, newRecord func() plog.LogRecord, sour
 type Checked struct {
 	data  []byte
 	lim   Limits
-	sizes objectSizes
+	facts scanFacts
 	// Elements is how many JSON values the body holds, what building it
 	// costs (about 90 bytes each) beside its strings.
 	Elements int
@@ -133,13 +133,13 @@ func (l Limits) Check(data []byte) (Checked, error) {
 	if err != nil {
 		return Checked{}, err
 	}
-	return Checked{data: data, lim: l, sizes: s.sizes, Elements: s.elements, Events: n}, nil
+	return Checked{data: data, lim: l, facts: s.facts, Elements: s.elements, Events: n}, nil
 }
 
 // DecodeRecords builds the records of a checked body, as the package's
 // DecodeRecords.
 func (c Checked) DecodeRecords(newRecord func() plog.LogRecord, source string, observed pcommon.Timestamp) (int, error) {
-	d := decoder{data: c.data, lim: c.lim, sizes: c.sizes}
+	d := decoder{data: c.data, lim: c.lim, facts: c.facts}
 	return d.allRecords(newRecord, source, observed)
 }
 

@@ -14,6 +14,6 @@ func (l Limits) DecodePayloadValue(data []byte, dst pcommon.Value) error {
 	if err := s.oneValue(depth); err != nil {
 		return err
 	}
-	d := decoder{data: data, sortKeys: true, lim: l, sizes: s.sizes}
+	d := decoder{data: data, sortKeys: true, lim: l, facts: s.facts}
 	return d.oneValue(dst, depth)
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -160,7 +159,7 @@ func Fill(lr plog.LogRecord, source string, observed pcommon.Timestamp) error {
 		}
 		strs[i] = fields[i].Str()
 	}
-	ts, err := time.Parse(time.RFC3339, strs[3])
+	ts, err := parseStamp(strs[3])
 	if err != nil {
 		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, strs[3])
 	}

@@ -6,8 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
-	"time"
 	"unicode/utf16"
 	"unicode/utf8"
 	"unsafe"
@@ -18,10 +18,10 @@ import (
 // max_elements, and the top-level fields of each event. A body it passes
 // can still fail to build only on a duplicate key.
 //
-// Its sizes (the decoder's field) get the member count of every object
+// Its facts (the decoder's field) get the member count of every object
 // with a member, in the order the decoder reaches their first member, so
 // that the decoder sizes each at once instead of growing it (and knows a
-// wide object's size when it widens).
+// wide object's size when it widens), and where its first strings end.
 type scanner struct {
 	decoder
 	elements int // JSON values seen so far, of every kind
@@ -102,7 +102,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			case '}':
 				s.pos++
 				if sized >= 0 {
-					s.sizes.set(sized, int32(n))
+					s.facts.sizes.set(sized, int32(n))
 				}
 				return nil
 			default:
@@ -129,7 +129,7 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 			// before its value, which may hold objects of its own; the
 			// map's first insert would otherwise allocate a slice the
 			// sizing then replaces.
-			sized = s.sizes.add()
+			sized = s.facts.sizes.add()
 		}
 		if member == nil {
 			err = s.value(depth)
@@ -145,8 +145,15 @@ func (s *scanner) object(depth int, member func(key []byte) error) error {
 // key skips the key at s.pos and, if want, returns it: the raw bytes when
 // it has no escape, which is every key Flipt writes, so no copy is made.
 func (s *scanner) key(want bool) ([]byte, error) {
+	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
+		raw := s.data[s.pos+1 : end]
+		s.facts.ends.add(end - s.pos - 1)
+		s.pos = end + 1
+		return raw, nil
+	}
+	s.facts.ends.add(notPlainString)
 	start := s.pos
-	if err := s.str(); err != nil {
+	if err := s.strSlow(); err != nil {
 		return nil, err
 	}
 	if !want {
@@ -244,18 +251,25 @@ func (s *scanner) number() error {
 // str skips a string with the decoder's rules: escapes, control
 // characters, surrogates and UTF-8 are checked, nothing is copied.
 func (s *scanner) str() error {
+	if end := plainEnd(s.data, s.pos+1); end < len(s.data) && s.data[end] == '"' {
+		s.facts.ends.add(end - s.pos - 1)
+		s.pos = end + 1 // plain ASCII up to the quote: nothing else to check
+		return nil
+	}
+	s.facts.ends.add(notPlainString)
+	return s.strSlow()
+}
+
+// strSlow is str for any string: every string Flipt writes with an escape
+// or a byte outside ASCII.
+func (s *scanner) strSlow() error {
 	s.pos++ // opening quote
 	start := s.pos
 	seg := s.pos  // start of the run of bytes since the last escape
 	ascii := true // the run is ASCII so far: valid UTF-8 without a look
-	words := true // plain words may follow: at the start, after an escape
-	for s.pos < len(s.data) {
-		if words {
-			s.pos = skipPlain(s.data, s.pos)
-			words = false
-			if s.pos == len(s.data) {
-				break
-			}
+	for {
+		if s.pos = plainEnd(s.data, s.pos); s.pos >= len(s.data) {
+			break
 		}
 		c := s.data[s.pos]
 		switch {
@@ -269,8 +283,9 @@ func (s *scanner) str() error {
 		case c < 0x20:
 			return s.fail("control character in string")
 		case c != '\\':
-			ascii = ascii && c < utf8.RuneSelf
-			s.pos++
+			// Not ASCII: its run is checked as UTF-8 at its end.
+			ascii = false
+			s.pos = nonASCIIEnd(s.data, s.pos)
 			continue
 		}
 		// An escape writes whole runes, so the runs between escapes are
@@ -306,31 +321,49 @@ func (s *scanner) str() error {
 		default:
 			return s.fail("invalid escape \\%c", e)
 		}
-		seg, ascii, words = s.pos, true, true
+		seg, ascii = s.pos, true
 	}
 	return s.fail("unterminated string")
 }
 
-// skipPlain returns the offset of the first 8-byte word from data[i:]
-// that is not plain (see plainBytes), or of the last bytes too few for a
-// word: most of an event's strings is plain ASCII, tested 8 bytes at once
-// instead of one by one.
-func skipPlain(data []byte, i int) int {
-	for i+8 <= len(data) && plainBytes(data[i:i+8]) {
+// plainEnd returns the offset of the first byte from data[i:] that is not
+// plain (see notPlain), or len(data). Most of an event's strings is plain
+// ASCII: it is tested 8 bytes at a time, and the first byte that is not
+// plain found in the word without a second look.
+func plainEnd(data []byte, i int) int {
+	if i >= len(data) {
+		return i
+	}
+	// The rest as its own slice: its length bounds each word's load.
+	for rest := data[i:]; len(rest) >= 8; rest = rest[8:] {
+		if bad := notPlain(binary.LittleEndian.Uint64(rest)); bad != 0 {
+			return i + bits.TrailingZeros64(bad)/8
+		}
 		i += 8
+	}
+	for i < len(data) && data[i] < utf8.RuneSelf && plainJSON[data[i]] {
+		i++
 	}
 	return i
 }
 
-// plainBytes reports whether none of the 8 bytes of b is a quote, a
-// backslash, a control byte or outside ASCII: bytes a string's loops pass
-// over without a look.
-func plainBytes(b []byte) bool {
-	x := binary.LittleEndian.Uint64(b)
-	bad := x & highBits                       // not ASCII
-	bad |= (x - 0x20*lowBits) &^ x & highBits // a control byte
-	bad |= hasByte(x, '"') | hasByte(x, '\\')
-	return bad == 0
+// nonASCIIEnd returns the offset of the first ASCII byte from data[i:],
+// or len(data).
+func nonASCIIEnd(data []byte, i int) int {
+	for i < len(data) && data[i] >= utf8.RuneSelf {
+		i++
+	}
+	return i
+}
+
+// notPlain has the high bit of each byte of the 8 in x that is a quote, a
+// backslash, a control byte or outside ASCII: bytes a string's loops stop
+// at. Above the lowest such byte it may mark others (a borrow carries up),
+// never below, so its lowest bit is exact.
+func notPlain(x uint64) uint64 {
+	q := x ^ '"'*lowBits
+	b := x ^ '\\'*lowBits
+	return ((x-0x20*lowBits)&^x | (q-lowBits)&^q | (b-lowBits)&^b | x) & highBits
 }
 
 // invalidUTF8 reports invalid UTF-8 where the decoder would: it reads the
@@ -368,7 +401,7 @@ var requiredOf = [len(knownKeys)]int8{0, 1, 2, -1, -1, -1, 3}
 
 // requiredIndex is k's place in requiredKeys, or -1: one switch (keyIndex),
 // not a comparison with each required key.
-func requiredIndex(k string) int {
+func requiredIndex[K string | []byte](k K) int {
 	if i := keyIndex(k); i >= 0 {
 		return int(requiredOf[i])
 	}
@@ -395,7 +428,7 @@ func (s *scanner) event() error {
 		if s.pos < len(s.data) {
 			next = s.data[s.pos]
 		}
-		if i := requiredIndex(string(key)); i >= 0 {
+		if i := requiredIndex(key); i >= 0 {
 			start := s.pos
 			f.required[i] = fieldBad
 			// An escape decodes to at least one byte: only "" is empty.
@@ -458,7 +491,7 @@ func (f *eventFields) check(data []byte) error {
 		}
 	}
 	// The stamp read in place when it has no escape (Flipt's never has):
-	// time.Parse keeps nothing of it, and the error below copies it.
+	// validStamp keeps nothing of it, and the error below copies it.
 	ts := ""
 	if raw := data[f.stamp[0]+1 : f.stamp[1]-1]; bytes.IndexByte(raw, '\\') < 0 {
 		ts = unsafe.String(unsafe.SliceData(raw), len(raw))
@@ -469,7 +502,7 @@ func (f *eventFields) check(data []byte) error {
 			return err
 		}
 	}
-	if _, err := time.Parse(time.RFC3339, ts); err != nil {
+	if !validStamp(ts) {
 		return fmt.Errorf("%w: timestamp %q is not RFC 3339", ErrNotEvent, ts)
 	}
 	if f.status == fieldBad {

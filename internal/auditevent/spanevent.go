@@ -57,7 +57,7 @@ func spanEventAttributes(lim Limits, ev ptrace.SpanEvent) (pcommon.Map, error) {
 		err = s.end("attributes")
 	}
 	if err == nil {
-		d := decoder{data: data, lim: lim, sizes: s.sizes}
+		d := decoder{data: data, lim: lim, facts: s.facts}
 		if err = d.object(attrs, 1); err == nil {
 			err = d.end("attributes")
 		}
@@ -124,7 +124,7 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 		return err
 	}
 	if ok {
-		d := decoder{data: bytesOf(actor), lim: lim, sizes: wide[0]}
+		d := decoder{data: bytesOf(actor), lim: lim, facts: wide[0]}
 		if err := d.oneValue(metadata.PutEmpty(KeyActor), depthActor); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrActor, err)
 		}
@@ -133,7 +133,7 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 	if p, ok, err := str(spanAttrPayload); err != nil {
 		return err
 	} else if ok {
-		d := decoder{data: bytesOf(p), sortKeys: true, lim: lim, sizes: wide[1]}
+		d := decoder{data: bytesOf(p), sortKeys: true, lim: lim, facts: wide[1]}
 		if err := d.oneValue(payload, depthPayload); err != nil {
 			return fmt.Errorf("%s: %w", spanAttrPayload, err)
 		}
@@ -156,8 +156,8 @@ func recordFromSpanEvent(lim Limits, span ptrace.Span, ev ptrace.SpanEvent, lr p
 
 // scanSpanEvent checks the actor and payload strings against the limits,
 // one max_elements budget for both, before either is built, and returns
-// the sizes of their objects.
-func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2]objectSizes, err error) {
+// what the scans learnt for the decoders.
+func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2]scanFacts, err error) {
 	elements := 0
 	for i, f := range [...]struct {
 		attr  string
@@ -172,7 +172,7 @@ func scanSpanEvent(lim Limits, attrs pcommon.Map) (wide [2]objectSizes, err erro
 		if err := s.oneValue(f.depth); err != nil {
 			return wide, fmt.Errorf("%s: %w", f.attr, err)
 		}
-		elements, wide[i] = s.elements, s.sizes
+		elements, wide[i] = s.elements, s.facts
 	}
 	return wide, nil
 }

@@ -55,6 +55,27 @@ func (w *wideMap) put(key string) (pcommon.Value, bool) {
 	return w.mb.AppendEmpty(key), true
 }
 
+// putStr adds a member of string value s under key, as put then SetStr
+// would without first making an empty value, or returns false if key is
+// already there.
+func (w *wideMap) putStr(key, s string) bool {
+	if w.keys == nil && w.n < narrowMembers {
+		// PutStr replaces the value of a key already there: the length
+		// tells.
+		n := w.dst.Len()
+		if w.dst.PutStr(key, s); w.dst.Len() == n {
+			return false
+		}
+		w.n++
+		return true
+	}
+	v, ok := w.put(key)
+	if ok {
+		v.SetStr(s)
+	}
+	return ok
+}
+
 // finish moves a wide object's members into dst.
 func (w *wideMap) finish() {
 	if w.keys != nil {
