@@ -22,7 +22,7 @@ build:
 test: lint validate rules-test
 	$(E2E_ENV) $(GO) test -race -count=1 ./...
 
-## lint: formatting and vet (the generated cmd/otelcol-flipt files are left as the builder writes them)
+## lint: gofmt on every Go file (the generated ones too), vet and staticcheck
 lint: generated-check
 	@out=$$(gofmt -l $$(git ls-files '*.go')); \
 	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
