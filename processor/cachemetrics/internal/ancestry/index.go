@@ -54,7 +54,7 @@ func (x *index) getOrPut(key uint64, next Node) (Node, bool) {
 
 // home is where key's probe run starts.
 func (x *index) home(key uint64) uint64 {
-	return key * x.seed >> x.shift
+	return key * x.seed >> (x.shift & 63) // shift < 64: no test for a wider one
 }
 
 // grow doubles the table and puts back the current entries.
