@@ -88,7 +88,8 @@ func (g *Graph) MarkNode(n Node) {
 }
 
 func (g *Graph) node(key uint64) Node {
-	n, found := g.index.getOrPut(key, Node(len(g.nodes)))
+	g.index.makeRoom()
+	n, found := g.index.probe(key, Node(len(g.nodes)))
 	if !found {
 		g.nodes = append(g.nodes, node{key: key, link: none})
 	}
