@@ -68,10 +68,16 @@ func (g *Graph) Mark(key uint64) { g.MarkNode(g.node(key)) }
 // marked has had its own ancestors marked, so the walk stops there; that is
 // what bounds the work, and what ends a loop.
 func (g *Graph) MarkNode(n Node) {
-	if g.nodes[n].marked {
+	nd := &g.nodes[n]
+	if nd.marked {
 		return
 	}
-	g.nodes[n].marked = true
+	nd.marked = true
+	if nd.link == none {
+		// No parent known yet (the usual mark: a backend span's parent,
+		// which ends after it): no walk.
+		return
+	}
 	stack := append(g.stack[:0], n)
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
