@@ -101,7 +101,7 @@ func TestAttributeRulesNoAllocsSteadyState(t *testing.T) {
 	b := newBatch(len(h.c.idx.keys))
 	allocs := testing.AllocsPerRun(200, func() {
 		for i := range span.Len() {
-			h.c.examine(b, span.At(i), 0)
+			h.c.examine(b, span.At(i), h.c.idx.scan(span.At(i).Attributes(), b.vals), 0)
 		}
 		b.lookups, b.sightings = b.lookups[:0], b.sightings[:0]
 	})

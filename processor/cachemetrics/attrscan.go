@@ -17,7 +17,7 @@ const maxScanKeys = 64
 type attrIndex struct {
 	keys  []string
 	byLen [][]scanKey // key length → the keys of that length
-	lens  uint64      // bit n set: a key is n bytes long (n < 64)
+	lens  uint64      // bit n%64 set: a key is n bytes long
 	words [maxWordKey - minWordKey + 1]wordKey
 }
 
@@ -66,9 +66,7 @@ func newAttrIndex(keys []string) *attrIndex {
 			}
 		}
 		x.byLen[len(k)] = append(x.byLen[len(k)], sk)
-		if len(k) < 64 {
-			x.lens |= 1 << len(k)
-		}
+		x.lens |= 1 << (len(k) & 63)
 	}
 	return x
 }
@@ -79,7 +77,7 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 	var mask uint64
 	for k, v := range attrs.All() {
 		n := len(k)
-		if n >= len(x.byLen) || n < 64 && x.lens>>n&1 == 0 {
+		if x.lens>>(uint(n)&63)&1 == 0 {
 			continue // one test for most names: no key has their length
 		}
 		if uint(n-minWordKey) <= maxWordKey-minWordKey {
@@ -99,6 +97,9 @@ func (x *attrIndex) scan(attrs pcommon.Map, vals []pcommon.Value) uint64 {
 				}
 			}
 			continue
+		}
+		if n >= len(x.byLen) {
+			continue // 64 bytes or more: lens holds lengths modulo 64
 		}
 		for _, c := range x.byLen[n] {
 			if k[0] != c.first || k[len(k)-1] != c.last {

@@ -2,6 +2,7 @@ package cachemetrics
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -69,4 +70,18 @@ func TestAttrIndexWordsAgreeWithGet(t *testing.T) {
 		}
 	}
 	scanAgreesWithGet(t, r, keys, names, 5_000, 16)
+}
+
+// The length test reads a name's length modulo 64: names of 64 bytes or
+// more that share a key's length modulo 64, and keys that long, still agree
+// with Get.
+func TestAttrIndexLongNamesAgreeWithGet(t *testing.T) {
+	long := func(n int, c byte) string { return strings.Repeat(string(c), n-1) + "z" }
+	keys := []string{"cache.hit", "db.system.name", long(70, 'k'), long(64, 'k')}
+	names := append([]string{
+		long(64+9, 'c'), long(64+14, 'd'), long(128+14, 'd'), // a word key's length modulo 64
+		long(134, 'k'), long(70, 'j'), long(6, 'k'), long(128, 'k'), // a long key's length modulo 64
+		long(0+64, 'x'), "k", "",
+	}, keys...)
+	scanAgreesWithGet(t, rand.New(rand.NewPCG(8, 9)), keys, names, 2_000, 12)
 }

@@ -120,10 +120,12 @@ func spanKey(trace uint64, s pcommon.SpanID) uint64 {
 // of siblings, and nothing else.
 func (b *batch) markParent(s ptrace.Span) {
 	pid := s.ParentSpanID()
-	if pid.IsEmpty() {
+	p := binary.LittleEndian.Uint64(pid[:])
+	if p == 0 { // pid.IsEmpty(), on the word already loaded
 		return
 	}
-	if parent := fingerprint(s.TraceID(), pid); !b.hasMarked || parent != b.lastMarked {
+	tid := s.TraceID()
+	if parent := p ^ traceMix(tid); !b.hasMarked || parent != b.lastMarked {
 		b.graph.Mark(parent)
 		b.lastMarked, b.hasMarked = parent, true
 	}
@@ -134,11 +136,12 @@ func (b *batch) markParent(s ptrace.Span) {
 // already counted by an attribute rule is not a lookup again.
 func (in *inferrer) observe(b *batch, s ptrace.Span, res int32, counted bool) bool {
 	pid := s.ParentSpanID()
-	hasParent := !pid.IsEmpty()
+	p := binary.LittleEndian.Uint64(pid[:])
+	hasParent := p != 0 // pid.IsEmpty(), on the word already loaded
 	trace := traceMix(s.TraceID())
 	var parent uint64
 	if hasParent {
-		parent = spanKey(trace, pid)
+		parent = p ^ trace
 	}
 	key := spanKey(trace, s.SpanID())
 	n := b.graph.Span(key, parent, hasParent)

@@ -68,10 +68,16 @@ func (g *Graph) Mark(key uint64) { g.MarkNode(g.node(key)) }
 // marked has had its own ancestors marked, so the walk stops there; that is
 // what bounds the work, and what ends a loop.
 func (g *Graph) MarkNode(n Node) {
-	if g.nodes[n].marked {
+	nd := &g.nodes[n]
+	if nd.marked {
 		return
 	}
-	g.nodes[n].marked = true
+	nd.marked = true
+	if nd.link == none {
+		// No parent known yet (the usual mark: a backend span's parent,
+		// which ends after it): no walk.
+		return
+	}
 	stack := append(g.stack[:0], n)
 	for len(stack) > 0 {
 		n := stack[len(stack)-1]
@@ -88,7 +94,8 @@ func (g *Graph) MarkNode(n Node) {
 }
 
 func (g *Graph) node(key uint64) Node {
-	n, found := g.index.getOrPut(key, Node(len(g.nodes)))
+	g.index.makeRoom()
+	n, found := g.index.probe(key, Node(len(g.nodes)))
 	if !found {
 		g.nodes = append(g.nodes, node{key: key, link: none})
 	}
