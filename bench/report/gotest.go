@@ -22,6 +22,11 @@ type step struct {
 	args    []string
 	env     []string
 	timeout time.Duration
+	// rounds runs the command this many times (once if 0): with -count 1,
+	// the servers of one comparison take turns instead of each running all
+	// its repetitions back to back, so a drift in the machine's load falls
+	// on all of them alike.
+	rounds int
 }
 
 // results holds every benchmark line of the run: name (without the -GOMAXPROCS
@@ -126,6 +131,9 @@ func (s step) command() string {
 			a = "'" + a + "'"
 		}
 		b.WriteString(" " + a)
+	}
+	if s.rounds > 1 {
+		fmt.Fprintf(&b, "   # %d times", s.rounds)
 	}
 	return b.String()
 }

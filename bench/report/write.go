@@ -228,7 +228,9 @@ func (r *report) ingest() {
 	r.p("the project's, 8 keep-alive connections repeating one captured event (the flag whose description is")
 	r.p("`Tom & Jerry <beta> \"quoted\"`); and the captures', 2 connections replaying in turn the 51 bodies a real")
 	r.p("Flipt v1.61.1 sent, each with its signature. CPU µs/req is the process's CPU time (client and server) per")
-	r.p("request: on shared cores it moves much less between runs than req/s does.")
+	r.p("request: on shared cores it moves much less between runs than req/s does. The command runs five times, each")
+	r.p("server once a round, so the three servers take turns rather than one running all its repetitions before the")
+	r.p("next; the tables show the medians of the five.")
 	r.p("")
 	r.cmd("ingest")
 	for _, d := range []struct{ bench, title string }{
