@@ -79,17 +79,20 @@ func (in *inflight) leave(orphan bool) {
 	in.mu.Unlock()
 }
 
-// checkQuiet closes quiet once Shutdown began and every request still
-// running has its answer. Called with in.mu held.
+// checkQuiet closes quiet once Shutdown began and the requests still
+// running are all orphans. With none running Shutdown returns by itself,
+// after the last answers are flushed, which a handler returning has not
+// yet done. Called with in.mu held.
 func (in *inflight) checkQuiet() {
-	if in.stopped && in.running == in.orphans && in.quiet != nil {
+	if in.stopped && in.orphans > 0 && in.running == in.orphans && in.quiet != nil {
 		close(in.quiet)
 		in.quiet = nil
 	}
 }
 
 // Quiet is closed once Shutdown began and every request still running
-// was answered: those wait on a consumer that ignores its context.
+// was answered by its watchdog: those wait on a consumer that ignores its
+// context.
 func (in *inflight) Quiet() <-chan struct{} {
 	in.mu.Lock()
 	defer in.mu.Unlock()
