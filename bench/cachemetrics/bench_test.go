@@ -14,6 +14,7 @@ package cachemetrics_test
 
 import (
 	"context"
+	"flag"
 	"testing"
 	"time"
 
@@ -70,6 +71,11 @@ const (
 	steadyWait    = 2500 * time.Millisecond
 )
 
+// countedWarmUp warms up by batches alone: under cachegrind the wall-clock
+// wait would warm a different number of batches each run, and instruction
+// counts taken as the difference of two runs would move with it.
+var countedWarmUp = flag.Bool("cachemetrics.countedwarmup", false, "warm up by batch count alone, without the wall-clock wait (for instruction counts)")
+
 // run times each contender on the batches in turn. renew batches at a time
 // (it divides len(batches)) get the next pass's trace IDs.
 func run(b *testing.B, batches []ptrace.Traces, renew int) {
@@ -108,7 +114,7 @@ func run(b *testing.B, batches []ptrace.Traces, renew int) {
 			// that the timed loop neither grows the tables nor counts
 			// their first growth as cost per batch.
 			i := 0
-			for start := time.Now(); ct.warm && (i < len(batches)*(3*steadyEntries/spans+1) || time.Since(start) < steadyWait); i++ {
+			for start := time.Now(); ct.warm && (i < len(batches)*(3*steadyEntries/spans+1) || !*countedWarmUp && time.Since(start) < steadyWait); i++ {
 				consume(i)
 			}
 			b.ReportAllocs()

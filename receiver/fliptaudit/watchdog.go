@@ -8,11 +8,11 @@ import (
 
 // Over HTTP/1 the next consumer runs on the request's own goroutine, and a
 // watchdog gives the answer if it has not returned grace after the hold
-// ended: a hand-off to another goroutine cost two goroutine switches per
-// request, about 3 µs of the 50 a captured request costs. The watchdog's
-// 503 carries its Content-Length and is flushed, so it is whole on the wire
-// while the handler still waits; HTTP/2 ends a stream only when its handler
-// returns, so there the hand-off stays (handOff).
+// ended, instead of a hand-off to another goroutine and two goroutine
+// switches per request. The watchdog's 503 carries its Content-Length and
+// is flushed, so it is whole on the wire while the handler still waits;
+// HTTP/2 ends a stream only when its handler returns, so there the
+// hand-off stays (handOff).
 //
 // One goroutine per webhook checks the armed watchdogs every tick, and only
 // while some are armed: a timer per request cost more than the rest of the
