@@ -23,6 +23,10 @@ import (
 	"github.com/otelcol-flipt/otelcol-flipt/bench/internal/loadresult"
 )
 
+// ingestRounds is how many times the ingest comparison runs, the servers
+// taking turns; its tables show the medians.
+const ingestRounds = 7
+
 // The steps, in the order they run. The names are what the document's
 // sections look up.
 func steps(tmp string) []step {
@@ -39,7 +43,7 @@ func steps(tmp string) []step {
 				fmt.Sprintf("FLIPT_LOAD_SENDERS=%d", senders), "FLIPT_LOAD_REPORT=" + filepath.Join(tmp, name+".json")}}
 	}
 	return []step{
-		interleaved(b("ingest", "./ingest/", "^BenchmarkIngest", "50000x", 1), 5),
+		interleaved(b("ingest", "./ingest/", "^BenchmarkIngest", "50000x", 1), ingestRounds),
 		b("ndjson", "./ingest/", "NDJSON", "200x", 3),
 		b("auditfile", "./auditfile/", ".", "1s", 3),
 		b("cachemetrics", "./cachemetrics/", ".", "1s", 3),
