@@ -9,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -71,11 +70,7 @@ func (r results) median(name, unit string) (float64, bool) {
 	if len(vs) == 0 {
 		return 0, false
 	}
-	slices.Sort(vs)
-	if len(vs)%2 == 1 {
-		return vs[len(vs)/2], true
-	}
-	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
+	return median(vs), true
 }
 
 // all returns unit of every run of name, in run order.

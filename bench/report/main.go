@@ -27,6 +27,11 @@ import (
 // taking turns; its tables show the medians.
 const ingestRounds = 7
 
+// groupCommitBase is the commit before audit_file's group commit (the
+// first parent of its merge), whose binary the end-to-end gain is read
+// against.
+const groupCommitBase = "3e984afc6fc8"
+
 // The steps, in the order they run. The names are what the document's
 // sections look up.
 func steps(tmp string) []step {
@@ -59,6 +64,10 @@ func steps(tmp string) []step {
 		load("e2e-rate", 5000, 30, 16),
 		load("e2e-64", 0, 15, 64),
 		load("e2e-16", 0, 15, 16),
+		{name: "groupcommit", dir: "bench", timeout: 5 * time.Minute,
+			args: []string{"test", "-count=1", "-run", "^TestGroupCommitGain$", "-v", "-timeout", "5m", "./e2e/"},
+			env: []string{"FLIPT_LOAD=1", "FLIPT_GROUP_COMMIT_BASE=" + groupCommitBase, "FLIPT_GROUP_COMMIT_PAIRS=3",
+				"FLIPT_LOAD_SECONDS=8", "FLIPT_LOAD_REPORT=" + filepath.Join(tmp, "groupcommit.json")}},
 	}
 }
 
@@ -115,6 +124,13 @@ func main() {
 		}
 		if err != nil {
 			rep.failed[s.name] = err.Error()
+		}
+		if s.name == "groupcommit" {
+			if gc, err := loadresult.ReadGroupCommit(filepath.Join(tmp, "groupcommit.json")); err == nil {
+				rep.groupCommit = gc
+			} else if rep.failed[s.name] == "" {
+				rep.failed[s.name] = err.Error()
+			}
 		}
 		if strings.HasPrefix(s.name, "e2e-") {
 			if lr, err := loadresult.Read(filepath.Join(tmp, s.name+".json")); err == nil {

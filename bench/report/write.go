@@ -44,14 +44,17 @@ func (g goal) verdict() string {
 }
 
 type report struct {
-	machine  machine
-	res      results
-	failed   map[string]string
-	cmds     map[string]string
-	load     map[string]*loadresult.Result
-	profiles []profile
-	goals    []goal
-	b        bytes.Buffer
+	machine machine
+	res     results
+	failed  map[string]string
+	cmds    map[string]string
+	load    map[string]*loadresult.Result
+	// groupCommit is the before/after pairs of the group commit, nil when
+	// not measured.
+	groupCommit *loadresult.GroupCommit
+	profiles    []profile
+	goals       []goal
+	b           bytes.Buffer
 }
 
 func (r *report) p(format string, args ...any) { fmt.Fprintf(&r.b, format+"\n", args...) }
@@ -82,6 +85,14 @@ func num(v float64) string {
 	default:
 		return fmt.Sprintf("%.2f", v)
 	}
+}
+
+// count formats a whole number of things, with thousands separators.
+func count(n int) string {
+	if n < 1000 {
+		return fmt.Sprint(n)
+	}
+	return num(float64(n))
 }
 
 func ratio(a, b float64) string {
@@ -210,6 +221,7 @@ func (r *report) sections() []byte {
 	r.decode()
 	r.shape()
 	r.e2e()
+	r.groupCommitSection()
 	r.profileSection()
 	return bytes.Clone(r.b.Bytes())
 }
@@ -572,6 +584,72 @@ func (r *report) e2e() {
 		r.p("`audit_file` table above).")
 		r.p("")
 	}
+}
+
+// groupCommitSection: the end-to-end gain of audit_file's group commit, read
+// against the binary of the commit before it, in alternating pairs.
+func (r *report) groupCommitSection() {
+	const flatGoal, flatWhat = 5.0, "end to end, 64 signed webhook senders flat out"
+	const pacedWhat = "end to end, 16 signed webhook senders at 1,000 events/s"
+	r.p("## Group commit end to end: before and after")
+	r.p("")
+	r.p("`TestGroupCommitGain` (`bench/e2e`) builds the binary of commit `%s`, the last before `audit_file`'s group", groupCommitBase)
+	r.p("commit, from `git archive`, and runs it and this commit's binary in turn on the default pipeline (`fsync:")
+	r.p("every_batch`), each going first in every other pair: 64 signed single-event webhook senders flat out, then 16")
+	r.p("paced to 1,000 events/s, the load the collector sustained before. The senders do not retry (a refused event")
+	r.p("counts as refused); the figure is acknowledged events per second, and every acknowledged event is checked in")
+	r.p("the audit file, once.")
+	r.p("")
+	r.cmd("groupcommit")
+	g := r.groupCommit
+	if g == nil || len(g.Pairs) == 0 {
+		r.addGoal(flatWhat, fmt.Sprintf("≥ %.0fx the events/s before the group commit", flatGoal), "not measured", false, false)
+		r.addGoal(pacedWhat, "p99 no worse than before the group commit", "not measured", false, false)
+		return
+	}
+	r.p("| pair | 64 flat out, before: events/s (p99) | after: events/s (p99) | gain | 16 at 1,000/s, before: p99 | after: p99 |")
+	r.p("|---|---|---|---|---|---|")
+	var bf, af, bp, ap, gains []float64
+	lost, dup, refused := 0, 0, [2]int{}
+	for i, p := range g.Pairs {
+		bf, af = append(bf, p.Before.Flat.EventsPerSec), append(af, p.After.Flat.EventsPerSec)
+		bp, ap = append(bp, p.Before.Paced.P99ms), append(ap, p.After.Paced.P99ms)
+		gains = append(gains, p.After.Flat.EventsPerSec/p.Before.Flat.EventsPerSec)
+		for _, run := range []loadresult.Run{p.Before.Flat, p.Before.Paced, p.After.Flat, p.After.Paced} {
+			lost, dup = lost+run.Lost, dup+run.Duplicated
+		}
+		for i, side := range []loadresult.Side{p.Before, p.After} {
+			refused[i] += side.Flat.Sent - side.Flat.Acked + side.Paced.Sent - side.Paced.Acked
+		}
+		r.p("| %d | %s (%s ms) | %s (%s ms) | %s | %s ms | %s ms |", i+1,
+			num(p.Before.Flat.EventsPerSec), num(p.Before.Flat.P99ms), num(p.After.Flat.EventsPerSec), num(p.After.Flat.P99ms),
+			ratio(p.After.Flat.EventsPerSec, p.Before.Flat.EventsPerSec), num(p.Before.Paced.P99ms), num(p.After.Paced.P99ms))
+	}
+	mbf, maf, mbp, map99 := median(bf), median(af), median(bp), median(ap)
+	r.p("| median | %s | %s | %s | %s ms | %s ms |", num(mbf), num(maf), ratio(maf, mbf), num(mbp), num(map99))
+	r.p("")
+	r.p("Over all %d runs: acknowledged events lost / duplicated %d / %d; events not acknowledged (refused with a",
+		4*len(g.Pairs), lost, dup)
+	r.p("retryable status, or cut off at the run's end) %s before the group commit, %s with it.", count(refused[0]), count(refused[1]))
+	r.p("")
+	gainList := make([]string, len(gains))
+	for i, v := range gains {
+		gainList[i] = fmt.Sprintf("%.2fx", v)
+	}
+	r.addGoal(flatWhat, fmt.Sprintf("≥ %.0fx the events/s before the group commit", flatGoal),
+		fmt.Sprintf("%s (%s vs %s events/s, medians of %d pairs; the pairs: %s)", ratio(maf, mbf), num(maf), num(mbf),
+			len(g.Pairs), strings.Join(gainList, ", ")), true, maf >= flatGoal*mbf && lost == 0 && dup == 0)
+	r.addGoal(pacedWhat, "p99 no worse than before the group commit",
+		fmt.Sprintf("%s ms vs %s ms before (medians)", num(map99), num(mbp)), true, map99 <= mbp && lost == 0 && dup == 0)
+}
+
+// median of vs (not empty), which it sorts.
+func median(vs []float64) float64 {
+	slices.Sort(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2]
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2
 }
 
 func (r *report) profileSection() {

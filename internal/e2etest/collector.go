@@ -99,6 +99,9 @@ type Options struct {
 	Env []string
 	// Dir is the working directory; a fresh temp dir when empty.
 	Dir string
+	// Binary is the otelcol-flipt to run instead of this tree's (Binary),
+	// e.g. an earlier commit's build to compare with.
+	Binary string
 }
 
 // Start runs the binary with opts and registers a cleanup that stops it.
@@ -108,7 +111,11 @@ func Start(t testing.TB, opts Options) *Collector {
 	if dir == "" {
 		dir = t.TempDir()
 	}
-	cmd := exec.Command(Binary(t), opts.Args...)
+	bin := opts.Binary
+	if bin == "" {
+		bin = Binary(t)
+	}
+	cmd := exec.Command(bin, opts.Args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), opts.Env...)
 	out := &syncBuffer{}
