@@ -2,9 +2,10 @@
 // pipeline under mixed Flipt traffic: acknowledged events per second,
 // acknowledgement latency, loss and duplicates at the audit file, peak RSS
 // and CPU per 1,000 events, and the rate achieved against the rate asked
-// (a paced run below 95% of it fails). It runs only when FLIPT_LOAD=1 (see
-// BENCHMARKS.md for the command and the recorded results; make
-// bench-report runs it).
+// (a paced run below 95% of it fails); and TestGroupCommitGain compares
+// the binary with that of the commit before audit_file's group commit.
+// They run only when FLIPT_LOAD=1 (see BENCHMARKS.md for the commands and
+// the recorded results; make bench-report runs them).
 package e2e
 
 import (

@@ -1,10 +1,5 @@
 package loadresult
 
-import (
-	"encoding/json"
-	"os"
-)
-
 // GroupCommit is what bench/e2e's TestGroupCommitGain writes: pairs of
 // runs of the binary of the commit before audit_file's group commit and of
 // this tree's, on the default pipeline, alternating.
@@ -41,14 +36,4 @@ type Run struct {
 }
 
 // ReadGroupCommit reads a GroupCommit written to path.
-func ReadGroupCommit(path string) (*GroupCommit, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var g GroupCommit
-	if err := json.Unmarshal(b, &g); err != nil {
-		return nil, err
-	}
-	return &g, nil
-}
+func ReadGroupCommit(path string) (*GroupCommit, error) { return readJSON[GroupCommit](path) }

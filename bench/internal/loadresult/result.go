@@ -31,16 +31,19 @@ type Result struct {
 }
 
 // Read reads a Result written to path.
-func Read(path string) (*Result, error) {
+func Read(path string) (*Result, error) { return readJSON[Result](path) }
+
+// readJSON reads the JSON record of a T written to path.
+func readJSON[T any](path string) (*T, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
-	var r Result
-	if err := json.Unmarshal(b, &r); err != nil {
+	var v T
+	if err := json.Unmarshal(b, &v); err != nil {
 		return nil, err
 	}
-	return &r, nil
+	return &v, nil
 }
 
 // Lost counts acknowledged events missing from the audit file: missing ones
