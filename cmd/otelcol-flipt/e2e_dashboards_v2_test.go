@@ -28,6 +28,9 @@ import (
 // captures cannot feed it, the v2 ones feed nothing else.
 const v2EvaluationsUID = "otelcol-flipt-evaluations-v2"
 
+// v2RulePrefix begins the recording rules on Flipt v2's label names.
+const v2RulePrefix = "flipt_v2:"
+
 // Series the v2 evaluations dashboard reads that the traces cannot give:
 // Flipt counts server errors itself and writes no span event for them.
 var v2QueriesWithoutDataFromTraces = map[string]string{
@@ -112,6 +115,7 @@ func TestE2EDashboardsV2AgainstPrometheus(t *testing.T) {
 		got := prom.fliptSeries(t, v2ComparedOwnSeries, "")
 		compareSeries(t, "Flipt's last OTLP body", pushed, got)
 		compareSeries(t, "Flipt's own /metrics", fliptOwn, got)
+		prom.checkV2Rules(t)
 		stop()
 	})
 
@@ -143,8 +147,37 @@ func TestE2EDashboardsV2AgainstPrometheus(t *testing.T) {
 		// Flipt's own counts of the run the traces come from, series for
 		// series (its server errors are not derivable).
 		compareSeries(t, "Flipt's own /metrics", keep(fliptOwn, v2ComparedSeries), prom.fliptSeries(t, v2ComparedSeries, `evaluation_side="server"`))
+		prom.checkV2Rules(t)
 		stop()
 	})
+}
+
+// checkV2Rules: every recording rule on Flipt v2's label names has values,
+// each with its flag, and the v1 evaluation rules, evaluated with them in
+// one group, have none: Flipt v2's series stay out of them.
+func (p v2Prometheus) checkV2Rules(t *testing.T) {
+	t.Helper()
+	rules, err := dashboards.Rules()
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, r := range rules {
+		if strings.HasPrefix(r.Record, v2RulePrefix) {
+			p.waitFor(t, "recording rule "+r.Record, r.Record+`{flipt_flag!=""}`)
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no recording rule named %s*", v2RulePrefix)
+	}
+	for _, r := range rules {
+		if strings.HasPrefix(r.Record, "flipt:evaluations_") {
+			if got := p.query(t, r.Record); len(got) != 0 {
+				t.Errorf("v1 recording rule %s took Flipt v2's series: %v", r.Record, got)
+			}
+		}
+	}
 }
 
 // v2Prometheus is a Prometheus scraping a collector on the default pipeline.
