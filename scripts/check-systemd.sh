@@ -55,7 +55,7 @@ finish() { log "end"; systemctl poweroff; exit 0; }
 healthy() { # the health check answers 200 (no curl in a minimal Debian)
   exec 3<>/dev/tcp/127.0.0.1/$health 2>/dev/null || return 1
   printf 'GET / HTTP/1.0\r\n\r\n' >&3
-  local status; read -r _ status _ <&3; exec 3>&-
+  local status=; read -r -t 2 _ status _ <&3; exec 3>&-
   [ "\$status" = 200 ]
 }
 dpkg -i /root/otelcol-flipt.deb >/root/dpkg.log 2>&1 || { log "dpkg failed: \$(tail -3 /root/dpkg.log)"; finish; }
@@ -85,19 +85,22 @@ mountopt() { awk -v m="\$1" '\$5 == m { split(\$6, o, ","); print o[1] }' /proc/
 log "sandbox nonewprivs=\$(field NoNewPrivs) seccomp=\$(field Seccomp) capbnd=\$(field CapBnd) root=\$(mountopt /) state=\$(mountopt /var/lib/otelcol-flipt)"
 touch /root/ready
 wait_for "the checks from outside" '[ -e /root/outside-done ]' || finish
-systemctl reload otelcol-flipt; rc=\$?
+log "reloading"
+timeout 30 systemctl reload otelcol-flipt; rc=\$?
 wait_for "the reloaded service's health check" healthy || finish
 log "reloaded rc=\$rc state=\$(show ActiveState)/\$(show SubState) same_pid=\$([ "\$(show MainPID)" = "\$pid" ] && echo yes || echo no)"
 kill -KILL "\$pid"
 wait_for "the restart after SIGKILL" '[ "\$(show NRestarts)" = 1 ] && [ "\$(show ActiveState)" = active ]' || finish
 wait_for "the restarted service's health check" healthy || finish
 log "restarted restarts=\$(show NRestarts) state=\$(show ActiveState)/\$(show SubState)"
-systemctl stop otelcol-flipt
+timeout 90 systemctl stop otelcol-flipt
 log "stopped state=\$(show ActiveState) result=\$(show Result) status=\$(show ExecMainStatus) code=\$(show ExecMainCode)" # code 1: exited (not killed)
 journalctl -u otelcol-flipt --no-pager -o cat >/root/journal.log 2>&1
 finish
 EOF
 chmod 0755 "$os/root/check.sh"
+mkdir -p "$os/var/log/journal" # kept on disk, so a failure can show it from outside
+journal() { journalctl -D "$os/var/log/journal" --no-pager -o short-monotonic 2>/dev/null | tail -40 >&2; }
 cat >"$os/etc/systemd/system/otelcol-flipt-check.service" <<'EOF'
 [Unit]
 Description=otelcol-flipt's packaging check
@@ -120,7 +123,7 @@ until [ -e "$os/root/ready" ] || grep -q -x 'end' "$os/root/check.log" 2>/dev/nu
   kill -0 "$nspawn_pid" 2>/dev/null || { tail -30 "$work/console.log" >&2; fail "the container stopped before the service started"; }
   sleep 0.2
 done
-[ -e "$os/root/ready" ] || { cat "$os/root/check.log" >&2; fail "the service did not start under systemd"; }
+[ -e "$os/root/ready" ] || { cat "$os/root/check.log" >&2; journal; fail "the service did not start under systemd"; }
 grep -q -x 'enabled=enabled' "$os/root/check.log" || fail "the package did not enable the unit: $(head -1 "$os/root/check.log")"
 grep -q -x 'started user=otelcol-flipt state=active/running' "$os/root/check.log" ||
   fail "the service did not run as otelcol-flipt: $(grep started "$os/root/check.log")"
@@ -143,10 +146,17 @@ audit=$os/var/lib/otelcol-flipt/flipt-audit.log
 pass "healthy; a signed webhook POST written to /var/lib/otelcol-flipt/flipt-audit.log as Flipt's line (0600, otelcol-flipt)"
 touch "$os/root/outside-done"
 
+deadline=$(( SECONDS + 120 ))
+until grep -q -x 'end' "$os/root/check.log"; do
+  if [ $SECONDS -ge $deadline ] || ! kill -0 "$nspawn_pid" 2>/dev/null; then
+    journal
+    fail "the container's check did not finish: $(cat "$os/root/check.log")"
+  fi
+  sleep 0.2
+done
 wait "$nspawn_pid" || true
 nspawn_pid=
 results=$(cat "$os/root/check.log")
-grep -q -x 'end' <<<"$results" || fail "the container's check did not finish: $results"
 grep -q -x 'reloaded rc=0 state=active/running same_pid=yes' <<<"$results" || fail "systemctl reload: $(grep reloaded <<<"$results")"
 pass "systemctl reload: SIGHUP, still running, same process"
 grep -q -x 'restarted restarts=1 state=active/running' <<<"$results" || fail "after SIGKILL: $(grep -E 'restart|timeout' <<<"$results")"
