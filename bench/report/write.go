@@ -618,8 +618,8 @@ func (r *report) groupCommitSection() {
 		for _, run := range []loadresult.Run{p.Before.Flat, p.Before.Paced, p.After.Flat, p.After.Paced} {
 			lost, dup = lost+run.Lost, dup+run.Duplicated
 		}
-		for i, side := range []loadresult.Side{p.Before, p.After} {
-			refused[i] += side.Flat.Sent - side.Flat.Acked + side.Paced.Sent - side.Paced.Acked
+		for k, side := range []loadresult.Side{p.Before, p.After} {
+			refused[k] += side.Flat.Sent - side.Flat.Acked + side.Paced.Sent - side.Paced.Acked
 		}
 		r.p("| %d | %s (%s ms) | %s (%s ms) | %s | %s ms | %s ms |", i+1,
 			num(p.Before.Flat.EventsPerSec), num(p.Before.Flat.P99ms), num(p.After.Flat.EventsPerSec), num(p.After.Flat.P99ms),
