@@ -43,9 +43,13 @@ func (b *batch) reset() {
 type committer struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	queue  []*batch
-	busy   bool // a group is being written
-	closed bool
+	queue []*batch
+	// The file is reserved by the committer for a group (writing) or by a
+	// caller for its own batch (claimed); each clears only its own, so a
+	// claim made before the committer first waits is not lost.
+	writing bool
+	claimed bool
+	closed  bool
 	done   chan struct{} // closed when run returns
 }
 
@@ -63,7 +67,7 @@ func (c *committer) enqueue(b *batch) (ok, behind bool) {
 	if c.closed {
 		return false, false
 	}
-	behind = c.busy || len(c.queue) > 0
+	behind = c.writing || c.claimed || len(c.queue) > 0
 	c.queue = append(c.queue, b)
 	c.cond.Signal()
 	return true, behind
@@ -75,10 +79,10 @@ func (c *committer) enqueue(b *batch) (ok, behind bool) {
 func (c *committer) claim() bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.busy || len(c.queue) > 0 || c.closed {
+	if c.writing || c.claimed || len(c.queue) > 0 || c.closed {
 		return false
 	}
-	c.busy = true
+	c.claimed = true
 	return true
 }
 
@@ -87,7 +91,7 @@ func (c *committer) claim() bool {
 func (c *committer) release() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.busy = false
+	c.claimed = false
 	if len(c.queue) > 0 || c.closed {
 		c.cond.Signal()
 	}
@@ -118,10 +122,10 @@ func (c *committer) close() {
 func (c *committer) next(group []*batch, limit int) []*batch {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.busy = false
+	c.writing = false // the previous group is done
 	for {
-		// busy here is a caller's own batch on the short path (claim).
-		for (len(c.queue) == 0 && !c.closed) || c.busy {
+		// claimed: a caller's own batch on the short path (claim).
+		for (len(c.queue) == 0 && !c.closed) || c.claimed {
 			c.cond.Wait()
 		}
 		if len(c.queue) == 0 {
@@ -144,7 +148,7 @@ func (c *committer) next(group []*batch, limit int) []*batch {
 		clear(c.queue[:n])
 		c.queue = append(c.queue[:0], c.queue[n:]...)
 		if len(group) > 0 {
-			c.busy = true
+			c.writing = true
 			return group
 		}
 	}

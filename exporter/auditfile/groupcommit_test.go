@@ -294,3 +294,31 @@ func TestGroupCommitShutdownDrainsTheQueue(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), e.opts.Path)
 }
+
+// A claim taken before the committer first waits holds: the committer takes
+// no group until it is released. The committer used to clear the file's
+// reservation on entering its wait, its own and a caller's alike, and then
+// decided a group while that caller decided its batch (a race in the merge).
+func TestClaimBeforeTheCommitterWaits(t *testing.T) {
+	c := newCommitter()
+	require.True(t, c.claim())
+	got := make(chan []*batch, 1)
+	go func() { got <- c.next(nil, maxGroupBytes) }()
+	b := &batch{done: make(chan error, 1)}
+	ok, behind := c.enqueue(b)
+	require.True(t, ok)
+	require.True(t, behind, "queued behind the claim")
+	select {
+	case g := <-got:
+		t.Fatalf("the committer took a group of %d during a claim", len(g))
+	case <-time.After(200 * time.Millisecond): // absence: a slow machine only makes this weaker
+	}
+	c.release()
+	select {
+	case g := <-got:
+		require.Equal(t, []*batch{b}, g)
+	case <-time.After(30 * time.Second):
+		t.Fatal("no group after the claim was released")
+	}
+	c.close()
+}
