@@ -73,17 +73,13 @@ if "${CTR[@]}" logs "$name" 2>&1 | grep -q -F "$secret"; then fail "the signing 
 
 # One webhook request exactly as Flipt v1.61.1 sent it (body and signature captured).
 capture="$root/testdata/flipt-v1.61.1"
-first=$(head -n 1 "$capture/webhook-requests.ndjson")
-body=$(printf '%s' "$first" | sed -n 's/.*"body_b64": "\([^"]*\)".*/\1/p' | base64 -d)
-sig=$(printf '%s' "$first" | sed -n 's/.*"X-Flipt-Webhook-Signature", "\([0-9a-f]*\)".*/\1/p')
 url="http://127.0.0.1:$webhook/flipt/audit"
 
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' --data-binary "$body" "$url")
+code=$(post_captured_webhook "$url" unsigned)
 [ "$code" = 401 ] || fail "unsigned webhook POST answered $code, want 401"
 pass "unsigned webhook POST refused (401)"
 
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-  -H "X-Flipt-Webhook-Signature: $sig" --data-binary "$body" "$url")
+code=$(post_captured_webhook "$url")
 [ "$code" = 200 ] || { "${CTR[@]}" logs "$name" >&2; fail "signed webhook POST answered $code, want 200"; }
 pass "signed webhook POST accepted (200)"
 

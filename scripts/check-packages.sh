@@ -142,11 +142,7 @@ log=$(mktemp)
 pid=$!
 wait_http_200 "http://127.0.0.1:$health/" || { cat "$log" >&2; fail "the packaged collector never answered its health check"; }
 capture="$root/testdata/flipt-v1.61.1"
-first=$(head -n 1 "$capture/webhook-requests.ndjson")
-body=$(printf '%s' "$first" | sed -n 's/.*"body_b64": "\([^"]*\)".*/\1/p' | base64 -d)
-sig=$(printf '%s' "$first" | sed -n 's/.*"X-Flipt-Webhook-Signature", "\([0-9a-f]*\)".*/\1/p')
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-  -H "X-Flipt-Webhook-Signature: $sig" --data-binary "$body" "http://127.0.0.1:$webhook/flipt/audit")
+code=$(post_captured_webhook "http://127.0.0.1:$webhook/flipt/audit")
 [ "$code" = 200 ] || { cat "$log" >&2; fail "signed webhook POST answered $code"; }
 audit=/var/lib/otelcol-flipt/flipt-audit.log
 [ "$(cat "$audit")" = "$(head -n 1 "$capture/audit.log")" ] || fail "$audit does not hold Flipt's line"

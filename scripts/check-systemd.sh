@@ -133,11 +133,7 @@ pass "dpkg -i enabled the unit; systemctl start: active, running as otelcol-flip
 
 wait_http_200 "http://127.0.0.1:$health/" 30 || fail "the service never answered its health check"
 capture="$root/testdata/flipt-v1.61.1"
-first=$(head -n 1 "$capture/webhook-requests.ndjson")
-body=$(printf '%s' "$first" | sed -n 's/.*"body_b64": "\([^"]*\)".*/\1/p' | base64 -d)
-sig=$(printf '%s' "$first" | sed -n 's/.*"X-Flipt-Webhook-Signature", "\([0-9a-f]*\)".*/\1/p')
-code=$(curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
-  -H "X-Flipt-Webhook-Signature: $sig" --data-binary "$body" "http://127.0.0.1:$webhook/flipt/audit")
+code=$(post_captured_webhook "http://127.0.0.1:$webhook/flipt/audit")
 [ "$code" = 200 ] || fail "signed webhook POST answered $code"
 audit=$os/var/lib/otelcol-flipt/flipt-audit.log
 [ "$(cat "$audit")" = "$(head -n 1 "$capture/audit.log")" ] || fail "the audit file does not hold Flipt's line"

@@ -32,6 +32,20 @@ wait_http_200() {
   return 1
 }
 
+# post_captured_webhook URL [unsigned] prints the HTTP status the first webhook request Flipt
+# v1.61.1 sent (testdata/flipt-v1.61.1) gets at URL, with the signature it carried (secret
+# s3cr3t) unless "unsigned"; the audit line it must become is the first of that capture's
+# audit.log.
+post_captured_webhook() {
+  local first body sig
+  first=$(head -n 1 "$root/testdata/flipt-v1.61.1/webhook-requests.ndjson")
+  body=$(printf '%s' "$first" | sed -n 's/.*"body_b64": "\([^"]*\)".*/\1/p' | base64 -d)
+  sig=$(printf '%s' "$first" | sed -n 's/.*"X-Flipt-Webhook-Signature", "\([0-9a-f]*\)".*/\1/p')
+  [ "${2:-}" != unsigned ] || sig=
+  curl -s -o /dev/null -w '%{http_code}' -H 'Content-Type: application/json' \
+    ${sig:+-H "X-Flipt-Webhook-Signature: $sig"} --data-binary "$body" "$1"
+}
+
 # container_setup sets CTR to the container command. With podman it uses runc and, unless
 # CONTAINERS_CONF is set, scripts/containers-ci.conf: machines without systemd need both
 # (see the README's Install section).

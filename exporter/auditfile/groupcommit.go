@@ -41,8 +41,8 @@ func (b *batch) reset() {
 // of the group. So concurrent batches share the disk's latency instead of
 // queueing behind one another's fsync, and a 200 still means "on disk".
 type committer struct {
-	mu     sync.Mutex
-	cond   sync.Cond
+	mu    sync.Mutex
+	cond  sync.Cond
 	queue []*batch
 	// The file is reserved by the committer for a group (writing) or by a
 	// caller for its own batch (claimed); each clears only its own, so a
@@ -50,7 +50,7 @@ type committer struct {
 	writing bool
 	claimed bool
 	closed  bool
-	done   chan struct{} // closed when run returns
+	done    chan struct{} // closed when run returns
 }
 
 func newCommitter() *committer {
