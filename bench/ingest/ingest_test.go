@@ -1,10 +1,10 @@
 // Package ingest compares webhook ingest of the flipt_audit receiver with
 // the collector's own otlp receiver taking the same events as OTLP/HTTP JSON
 // log requests, and with a bare net/http handler that reads and discards the
-// body of the webhook's very requests (the ceiling). All three run in one process over loopback with
-// keep-alive, into a no-op consumer. Two drivers: 8 connections repeating
-// one event (BenchmarkIngest), and 2 connections replaying the 51 bodies a
-// real Flipt sent (BenchmarkIngestCaptures).
+// body of the webhook's very requests (the ceiling). All three run in one
+// process over loopback with keep-alive, into a no-op consumer. Two drivers:
+// 8 connections repeating one event (BenchmarkIngest), and 2 connections
+// replaying the 51 bodies a real Flipt sent (BenchmarkIngestCaptures).
 package ingest
 
 import (

@@ -24,9 +24,9 @@ var (
 // entry among stopping's children per request, under stopping's lock;
 // here a hold pays for a timer and its watches only when something watches
 // it (Done or a derived context: admission's wait, or a consumer's), and
-// handOff waits on a pooled timer and stopping's own channel. Err and Cause read as a timerCtx's would: DeadlineExceeded
-// past the deadline, Canceled after the sender went away or at Shutdown,
-// whose cause is errStopping.
+// handOff waits on a pooled timer and stopping's own channel. Err and Cause
+// read as a timerCtx's would: DeadlineExceeded past the deadline, Canceled
+// after the sender went away or at Shutdown, whose cause is errStopping.
 type holdCtx struct {
 	request  context.Context // for its values, and its end with followRequest
 	stopping context.Context // derived from Background: no values of its own
